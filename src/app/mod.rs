@@ -1,0 +1,66 @@
+//! The Leptos UI: shell, router and pages. Every page renders completely on the server
+//! (`SsrMode::Async`), so it works with JavaScript off.
+
+pub mod components;
+pub mod pages;
+
+use crate::error::AppError;
+use components::layout::Layout;
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::{
+    components::{Route, Router, Routes},
+    SsrMode, StaticSegment,
+};
+
+/// Where the stylesheet is served; the query string changes with its content.
+pub const STYLESHEET_PATH: &str = "/pkg/warden.css";
+
+/// The HTML document around every page.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    let _ = options;
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="light dark"/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="warden" href=stylesheet_href()/>
+        <Title formatter=|title: String| {
+            if title.is_empty() { "warden".to_owned() } else { format!("{title} · warden") }
+        }/>
+        <Router>
+            <Layout>
+                <Routes fallback=|| view! { <pages::error::ErrorPage error=AppError::NotFound("There is no page at this address.".into())/> }>
+                    <Route path=StaticSegment("") view=pages::home::HomePage ssr=SsrMode::Async/>
+                </Routes>
+            </Layout>
+        </Router>
+    }
+}
+
+fn stylesheet_href() -> String {
+    #[cfg(feature = "ssr")]
+    {
+        format!("{STYLESHEET_PATH}?v={}", crate::server::assets::stylesheet_version())
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        STYLESHEET_PATH.to_owned()
+    }
+}

@@ -1,0 +1,159 @@
+//! A bounded in-memory cache with tag invalidation (the seed's `revalidateTag`, on moka).
+//!
+//! Entries carry tags such as `global:users` or `id:{id}-users`. Invalidating a tag makes every
+//! entry that carries it stale at once, in O(1): each tag has a *generation* (a value of one
+//! monotonic clock), and an entry remembers the clock value taken **before** its value was loaded.
+//! An entry is fresh only while none of its tags was invalidated after that moment.
+//!
+//! Taking the clock before the load is what makes a read after a write safe even when the two
+//! race: a reader that loaded the old row before a writer committed and invalidated stores it
+//! with an older clock value, so the next read sees the newer tag generation and reloads.
+//!
+//! Tag generations older than the TTL are pruned: every entry that could be compared with them
+//! has expired by then. Cross-instance invalidation can later be added inside
+//! [`CacheTags::invalidate`] (e.g. a PostgreSQL `NOTIFY` that calls it on the other instances)
+//! without touching any caller.
+
+use moka::future::Cache;
+use std::collections::HashMap;
+use std::future::Future;
+use std::hash::Hash;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+/// A cache tag. The constructors give the seed's names.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Tag(String);
+
+impl Tag {
+    /// Everything about users as a collection (lists, counts).
+    pub fn all_users() -> Tag {
+        Tag("global:users".into())
+    }
+
+    /// One user, by our id.
+    pub fn user(id: impl std::fmt::Display) -> Tag {
+        Tag(format!("id:{id}-users"))
+    }
+
+    /// One user, by Clerk id (lookups that happen before we know our id).
+    pub fn clerk_user(clerk_user_id: impl std::fmt::Display) -> Tag {
+        Tag(format!("clerk:{clerk_user_id}-users"))
+    }
+
+    /// Data derived from one user, e.g. `user:{id}-role-history`.
+    pub fn user_data(id: impl std::fmt::Display, what: &str) -> Tag {
+        Tag(format!("user:{id}-{what}"))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The tag clock shared by every cache of the app: the one invalidation API.
+#[derive(Debug)]
+pub struct CacheTags {
+    clock: AtomicU64,
+    generations: Mutex<HashMap<Tag, (u64, Instant)>>,
+    keep_for: Duration,
+}
+
+impl CacheTags {
+    pub fn new(ttl: Duration) -> Arc<Self> {
+        Arc::new(CacheTags {
+            clock: AtomicU64::new(1),
+            generations: Mutex::new(HashMap::new()),
+            keep_for: ttl,
+        })
+    }
+
+    fn now(&self) -> u64 {
+        self.clock.load(Ordering::SeqCst)
+    }
+
+    /// Makes every entry carrying any of `tags` stale, in every cache built on this clock.
+    pub fn invalidate(&self, tags: &[Tag]) {
+        let generation = self.clock.fetch_add(1, Ordering::SeqCst) + 1;
+        let now = Instant::now();
+        let mut generations = self.generations.lock().unwrap_or_else(PoisonError::into_inner);
+        for tag in tags {
+            generations.insert(tag.clone(), (generation, now));
+        }
+        if generations.len() > 1024 {
+            let keep_for = self.keep_for;
+            generations.retain(|_, (_, at)| now.duration_since(*at) <= keep_for);
+        }
+    }
+
+    fn is_fresh(&self, loaded_at: u64, tags: &[Tag]) -> bool {
+        let generations = self.generations.lock().unwrap_or_else(PoisonError::into_inner);
+        tags.iter().all(|tag| {
+            generations
+                .get(tag)
+                .is_none_or(|(generation, _)| *generation <= loaded_at)
+        })
+    }
+}
+
+#[derive(Clone)]
+struct Entry<V> {
+    value: V,
+    tags: Arc<[Tag]>,
+    loaded_at: u64,
+}
+
+/// One typed cache: bounded in entries, with a TTL as a safety net.
+#[derive(Clone)]
+pub struct TaggedCache<K, V>
+where
+    K: Hash + Eq + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    entries: Cache<K, Entry<V>>,
+    tags: Arc<CacheTags>,
+}
+
+impl<K, V> TaggedCache<K, V>
+where
+    K: Hash + Eq + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    pub fn new(tags: Arc<CacheTags>, max_entries: u64, ttl: Duration) -> Self {
+        TaggedCache {
+            entries: Cache::builder()
+                .max_capacity(max_entries)
+                .time_to_live(ttl)
+                .build(),
+            tags,
+        }
+    }
+
+    /// The cached value, or `load()`'s, cached under `tags` when it succeeds.
+    pub async fn get_or_load<E, F, Fut>(&self, key: K, load: F) -> Result<V, E>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<(V, Vec<Tag>), E>>,
+    {
+        if let Some(entry) = self.entries.get(&key).await {
+            if self.tags.is_fresh(entry.loaded_at, &entry.tags) {
+                return Ok(entry.value);
+            }
+            self.entries.invalidate(&key).await;
+        }
+        let loaded_at = self.tags.now();
+        let (value, tags) = load().await?;
+        let entry = Entry {
+            value: value.clone(),
+            tags: tags.into(),
+            loaded_at,
+        };
+        self.entries.insert(key, entry).await;
+        Ok(value)
+    }
+
+    pub fn entry_count(&self) -> u64 {
+        self.entries.entry_count()
+    }
+}

@@ -1,0 +1,67 @@
+//! PostgreSQL: the pool, the migrations and the cluster the app can run for itself.
+
+pub mod cluster;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::PgPool;
+use std::time::Duration;
+
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Opens a pool and checks that the database answers. The error is already written for a person
+/// (see [`describe_error`]); it never contains the password.
+pub async fn connect(options: PgConnectOptions, max_connections: u32) -> Result<PgPool, String> {
+    let pool = PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_with(options)
+        .await
+        .map_err(|error| describe_error(&error))?;
+    Ok(pool)
+}
+
+pub async fn migrate(pool: &PgPool) -> Result<(), String> {
+    MIGRATOR
+        .run(pool)
+        .await
+        .map_err(|error| format!("running the migrations failed: {error}"))
+}
+
+/// True when the error means "the database cannot be reached right now" rather than "this query
+/// is wrong": such errors become a 503, the others a 500.
+pub fn is_unavailable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => {
+            // Class 08 (connection exception), 57P01..57P03 (admin/crash shutdown, cannot
+            // connect now), 53300 (too many connections), 28P01/28000 (authentication).
+            db.code().is_some_and(|code| {
+                code.starts_with("08")
+                    || matches!(&*code, "57P01" | "57P02" | "57P03" | "53300" | "28P01" | "28000")
+            })
+        }
+        _ => false,
+    }
+}
+
+/// A one-line description of a database error for logs and start-up messages, with a hint for
+/// the common mistakes. Connection options are never included, so no password can leak.
+pub fn describe_error(error: &sqlx::Error) -> String {
+    let hint = match error {
+        sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("28P01" | "28000")) => {
+            " (hint: password authentication failed; check the user and password in DATABASE_URL)"
+        }
+        sqlx::Error::Database(db) if db.code().as_deref() == Some("3D000") => {
+            " (hint: the database in DATABASE_URL does not exist; create it first)"
+        }
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut => {
+            " (hint: is PostgreSQL running and reachable at the host and port in DATABASE_URL?)"
+        }
+        _ => "",
+    };
+    format!("database unavailable: {error}{hint}")
+}

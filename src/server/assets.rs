@@ -1,0 +1,80 @@
+//! The stylesheet and the files of `public/`, served by the app itself so that plain
+//! `cargo run` shows a styled page (cargo-leptos is a convenience, not a requirement).
+
+use crate::state::AppState;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{header, HeaderValue, Request, StatusCode};
+use axum::response::{IntoResponse, Response};
+use std::sync::OnceLock;
+use tower::ServiceExt;
+use tower_http::services::ServeDir;
+
+const STYLESHEET: &str = include_str!("../../style/main.css");
+
+/// A short hash of the stylesheet, used in its URL so that browsers may cache it for good.
+pub fn stylesheet_version() -> &'static str {
+    static VERSION: OnceLock<String> = OnceLock::new();
+    VERSION.get_or_init(|| {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(STYLESHEET.as_bytes());
+        digest.iter().take(6).map(|b| format!("{b:02x}")).collect()
+    })
+}
+
+pub async fn stylesheet() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=31536000, immutable"),
+        ],
+        STYLESHEET,
+    )
+        .into_response()
+}
+
+/// A file from the assets folder, or `None` when there is no such file.
+pub async fn public_file(
+    state: &AppState,
+    method: &axum::http::Method,
+    uri: &axum::http::Uri,
+) -> Option<Response> {
+    if method != axum::http::Method::GET && method != axum::http::Method::HEAD {
+        return None;
+    }
+    let probe = Request::builder()
+        .method(method)
+        .uri(uri)
+        .body(Body::empty())
+        .ok()?;
+    let response = ServeDir::new(&state.config.assets_dir)
+        .oneshot(probe)
+        .await
+        .ok()?;
+    if response.status() != StatusCode::OK {
+        return None;
+    }
+    let mut response = response.map(Body::new);
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
+    Some(response)
+}
+
+/// Unknown paths: a file from `public/`, else the app's designed 404 page.
+pub async fn fallback(State(state): State<AppState>, request: Request<Body>) -> Response {
+    let (method, uri) = (request.method().clone(), request.uri().clone());
+    if let Some(file) = public_file(&state, &method, &uri).await {
+        return file;
+    }
+    let options = state.leptos_options.clone();
+    let render = leptos_axum::render_app_async_with_context(
+        {
+            let state = state.clone();
+            move || leptos::prelude::provide_context(state.clone())
+        },
+        move || crate::app::shell(options.clone()),
+    );
+    render(request).await
+}

@@ -82,16 +82,6 @@ impl ApiError {
         .with_param(param)
     }
 
-    pub fn param_missing(param: &str) -> Self {
-        Self::new(
-            422,
-            "form_param_missing",
-            "is missing",
-            &format!("{param} must be included."),
-        )
-        .with_param(param)
-    }
-
     pub fn param_value_invalid(param: &str, long: &str) -> Self {
         Self::new(422, "form_param_value_invalid", "is invalid", long).with_param(param)
     }
@@ -136,7 +126,9 @@ impl ApiError {
             415,
             "unsupported_content_type",
             "Content-Type is unsupported",
-            &format!("Content-Type {actual} is unsupported. You should use application/json instead."),
+            &format!(
+                "Content-Type {actual} is unsupported. You should use application/json instead."
+            ),
         )
     }
 

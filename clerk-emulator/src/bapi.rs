@@ -8,7 +8,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get, patch};
+use axum::routing::{get, patch};
 use axum::Router;
 use serde_json::{json, Map, Value};
 
@@ -28,7 +28,6 @@ pub(crate) fn routes() -> Router<Emulator> {
             "/v1/users/{user_id}/metadata",
             patch(patch_metadata).put(put_metadata),
         )
-        .route("/v1/users/{*rest}", any(not_found))
 }
 
 fn ok(v: &Value) -> Response {
@@ -44,7 +43,9 @@ fn authenticate(emu: &Emulator, headers: &HeaderMap) -> Result<String, ApiError>
     let Some(raw) = headers.get(header::AUTHORIZATION) else {
         return Err(ApiError::header_format_invalid());
     };
-    let raw = raw.to_str().map_err(|_| ApiError::header_format_invalid())?;
+    let raw = raw
+        .to_str()
+        .map_err(|_| ApiError::header_format_invalid())?;
     let Some(token) = raw.strip_prefix("Bearer ") else {
         return Err(ApiError::header_format_invalid());
     };
@@ -76,7 +77,7 @@ fn authenticate(emu: &Emulator, headers: &HeaderMap) -> Result<String, ApiError>
                     "{v:?} is not a valid version, expected a date like {LATEST_API_VERSION}"
                 )));
             }
-            if v > LATEST_API_VERSION || v < "2021-02-05" {
+            if !("2021-02-05"..=LATEST_API_VERSION).contains(&v) {
                 return Err(ApiError::api_version_invalid(&format!(
                     "version {v} is not supported"
                 )));
@@ -181,14 +182,6 @@ fn reject_unknown(m: &Map<String, Value>, allowed: &[&str]) -> Result<(), ApiErr
     Ok(())
 }
 
-async fn not_found(
-    State(emu): State<Emulator>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    authenticate(&emu, &headers)?;
-    Err(ApiError::resource_not_found())
-}
-
 async fn jwks(State(emu): State<Emulator>, headers: HeaderMap) -> Result<Response, ApiError> {
     authenticate(&emu, &headers)?;
     if let Some(status) = emu.faults().take_jwks_failure() {
@@ -245,19 +238,19 @@ fn list_query(raw: Option<&str>, paging: bool) -> Result<ListQuery, ApiError> {
                 if !ORDER_FIELDS.contains(&field) {
                     return Err(ApiError::param_value_invalid(
                         "order_by",
-                        &format!("{v} does not match one of the allowed values for parameter order_by"),
+                        &format!(
+                            "{v} does not match one of the allowed values for parameter order_by"
+                        ),
                     ));
                 }
                 q.order_field = field.to_string();
                 q.order_desc = desc;
             }
-            "query" => {
-                if !v.is_empty() {
-                    q.query = Some(v.clone());
-                }
-            }
+            "query" if !v.is_empty() => q.query = Some(v.clone()),
             "email_address" => q.email_addresses.push(v.clone()),
-            "user_id" => q.user_ids.push(v.trim_start_matches(['+', '-']).to_string()),
+            "user_id" => q
+                .user_ids
+                .push(v.trim_start_matches(['+', '-']).to_string()),
             "username" => q.usernames.push(v.clone()),
             "external_id" => q
                 .external_ids
@@ -419,8 +412,7 @@ async fn update_user(
     let legacy = version.as_str() < LATEST_API_VERSION;
     let metadata_keys = ["public_metadata", "private_metadata", "unsafe_metadata"];
     for k in m.keys() {
-        if !(UPDATE_KEYS.contains(&k.as_str()) || (legacy && metadata_keys.contains(&k.as_str())))
-        {
+        if !(UPDATE_KEYS.contains(&k.as_str()) || (legacy && metadata_keys.contains(&k.as_str()))) {
             return Err(ApiError::param_unknown(k));
         }
     }
@@ -471,7 +463,10 @@ async fn metadata(
 ) -> Result<Response, ApiError> {
     guard(&emu, &headers)?;
     let m = json_body(&headers, &body)?;
-    reject_unknown(&m, &["public_metadata", "private_metadata", "unsafe_metadata"])?;
+    reject_unknown(
+        &m,
+        &["public_metadata", "private_metadata", "unsafe_metadata"],
+    )?;
     if emu.get_user(&user_id).await.is_none() {
         return Err(ApiError::user_not_found(&user_id));
     }

@@ -336,7 +336,9 @@ impl Emulator {
     /// Current signing key's public key as SPKI PEM (what Clerk calls the JWT public key).
     pub fn public_key_pem(&self) -> String {
         let keys = self.inner.keys.read().unwrap_or_else(|p| p.into_inner());
-        keys.last().map(SigningKey::public_key_pem).unwrap_or_default()
+        keys.last()
+            .map(SigningKey::public_key_pem)
+            .unwrap_or_default()
     }
 
     /// Generate a new signing key (new kid `ins_…`); JWKS serves it and the previous one, new
@@ -345,12 +347,11 @@ impl Emulator {
         let _guard = self.inner.rotate_lock.lock().await;
         let kid = new_id("ins");
         let k2 = kid.clone();
-        let key = match tokio::task::spawn_blocking(move || SigningKey::generate(k2, now_ms()))
-            .await
-        {
-            Ok(Ok(k)) => k,
-            _ => return self.current_kid(),
-        };
+        let key =
+            match tokio::task::spawn_blocking(move || SigningKey::generate(k2, now_ms())).await {
+                Ok(Ok(k)) => k,
+                _ => return self.current_kid(),
+            };
         let stored = StoredKey {
             kid: key.kid.clone(),
             created_at_ms: key.created_at_ms,
@@ -397,12 +398,19 @@ impl Emulator {
     }
 
     fn avatar_url(&self, user_id: &str) -> String {
-        format!("{}/avatar/{user_id}.svg", self.inner.config.frontend_api_url)
+        format!(
+            "{}/avatar/{user_id}.svg",
+            self.inner.config.frontend_api_url
+        )
     }
 
     // ---------------------------------------------------------------- users
 
-    pub(crate) fn op_create_user(&self, input: CreateUser, req: &ReqInfo) -> Result<User, ApiError> {
+    pub(crate) fn op_create_user(
+        &self,
+        input: CreateUser,
+        req: &ReqInfo,
+    ) -> Result<User, ApiError> {
         let emails: Vec<String> = input
             .email_addresses
             .iter()
@@ -442,7 +450,10 @@ impl Emulator {
                     .any(|x| x.email_address.eq_ignore_ascii_case(e))
             }) || emails[..i].iter().any(|x| x.eq_ignore_ascii_case(e));
             if taken {
-                return Err(ApiError::identifier_exists("email_address", "email address"));
+                return Err(ApiError::identifier_exists(
+                    "email_address",
+                    "email address",
+                ));
             }
         }
         if let Some(u) = &username {
@@ -455,11 +466,7 @@ impl Emulator {
             }
         }
         if let Some(x) = input.external_id.as_deref() {
-            if st
-                .users
-                .iter()
-                .any(|u| u.external_id.as_deref() == Some(x))
-            {
+            if st.users.iter().any(|u| u.external_id.as_deref() == Some(x)) {
                 return Err(ApiError::identifier_exists("external_id", "external ID"));
             }
         }
@@ -530,7 +537,11 @@ impl Emulator {
         st.users.push(user.clone());
         self.persist_logged(&st);
         drop(st);
-        self.fire("user.created", serde_json::to_value(&user).unwrap_or_default(), req);
+        self.fire(
+            "user.created",
+            serde_json::to_value(&user).unwrap_or_default(),
+            req,
+        );
         Ok(user)
     }
 
@@ -584,7 +595,10 @@ impl Emulator {
                         .iter()
                         .any(|a| a.email_address.eq_ignore_ascii_case(e))
             }) {
-                return Err(ApiError::identifier_exists("email_address", "email address"));
+                return Err(ApiError::identifier_exists(
+                    "email_address",
+                    "email address",
+                ));
             }
         }
         if let Some(pid) = &upd.primary_email_address_id {
@@ -681,7 +695,11 @@ impl Emulator {
         let user = user.clone();
         self.persist_logged(&st);
         drop(st);
-        self.fire("user.updated", serde_json::to_value(&user).unwrap_or_default(), req);
+        self.fire(
+            "user.updated",
+            serde_json::to_value(&user).unwrap_or_default(),
+            req,
+        );
         Ok(user)
     }
 
@@ -733,7 +751,11 @@ impl Emulator {
         let user = user.clone();
         self.persist_logged(&st);
         drop(st);
-        self.fire("user.updated", serde_json::to_value(&user).unwrap_or_default(), req);
+        self.fire(
+            "user.updated",
+            serde_json::to_value(&user).unwrap_or_default(),
+            req,
+        );
         Ok(user)
     }
 
@@ -789,17 +811,21 @@ impl Emulator {
                                 .is_some_and(|y| y.eq_ignore_ascii_case(x))
                         }))
                     && (q.external_ids.is_empty()
-                        || q
-                            .external_ids
+                        || q.external_ids
                             .iter()
                             .any(|x| u.external_id.as_deref() == Some(x.as_str())))
                     && needle.as_ref().is_none_or(|n| {
                         let mut hay: Vec<String> = vec![u.id.to_lowercase()];
-                        hay.extend(u.email_addresses.iter().map(|a| a.email_address.to_lowercase()));
-                        for f in [&u.username, &u.first_name, &u.last_name] {
-                            if let Some(v) = f {
-                                hay.push(v.to_lowercase());
-                            }
+                        hay.extend(
+                            u.email_addresses
+                                .iter()
+                                .map(|a| a.email_address.to_lowercase()),
+                        );
+                        for v in [&u.username, &u.first_name, &u.last_name]
+                            .into_iter()
+                            .flatten()
+                        {
+                            hay.push(v.to_lowercase());
                         }
                         hay.iter().any(|h| h.contains(n.as_str()))
                     })

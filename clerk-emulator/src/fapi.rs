@@ -21,7 +21,10 @@ pub(crate) fn routes() -> Router<Emulator> {
         .route("/", get(home))
         .route("/.well-known/jwks.json", get(jwks))
         .route("/v1/client/handshake", get(handshake))
-        .route("/v1/client/sessions/{session_id}/tokens", post(refresh_token))
+        .route(
+            "/v1/client/sessions/{session_id}/tokens",
+            post(refresh_token),
+        )
         .route("/sign-in", get(sign_in_page).post(sign_in_create))
         .route("/sign-in/pick", post(sign_in_pick))
         .route("/sign-up", get(sign_in_page).post(sign_in_create))
@@ -44,10 +47,14 @@ pub(crate) fn session_cookie_strings(emu: &Emulator, jwt: &str, uat: i64) -> Vec
     let sec = secure_attr(emu);
     let mut v = Vec::new();
     for name in ["__session".to_string(), format!("__session_{sfx}")] {
-        v.push(format!("{name}={jwt}; Path=/; SameSite=Lax; Max-Age={YEAR}{sec}"));
+        v.push(format!(
+            "{name}={jwt}; Path=/; SameSite=Lax; Max-Age={YEAR}{sec}"
+        ));
     }
     for name in ["__client_uat".to_string(), format!("__client_uat_{sfx}")] {
-        v.push(format!("{name}={uat}; Path=/; SameSite=Lax; Max-Age={YEAR}{sec}"));
+        v.push(format!(
+            "{name}={uat}; Path=/; SameSite=Lax; Max-Age={YEAR}{sec}"
+        ));
     }
     v
 }
@@ -61,7 +68,9 @@ fn signed_out_directives(emu: &Emulator) -> Vec<String> {
         v.push(format!("{name}=; Path=/; SameSite=Lax; Max-Age=0{sec}"));
     }
     for name in ["__client_uat".to_string(), format!("__client_uat_{sfx}")] {
-        v.push(format!("{name}=0; Path=/; SameSite=Lax; Max-Age={YEAR}{sec}"));
+        v.push(format!(
+            "{name}=0; Path=/; SameSite=Lax; Max-Age={YEAR}{sec}"
+        ));
     }
     v
 }
@@ -157,7 +166,12 @@ fn sign_in_html(
 ) -> String {
     let base = esc(&emu.config().frontend_api_url);
     let hidden = redirect_url
-        .map(|r| format!("<input type=\"hidden\" name=\"redirect_url\" value=\"{}\">", esc(r)))
+        .map(|r| {
+            format!(
+                "<input type=\"hidden\" name=\"redirect_url\" value=\"{}\">",
+                esc(r)
+            )
+        })
         .unwrap_or_default();
     let mut body = String::from("<h1>Sign in</h1>");
     if let Some(r) = redirect_url {
@@ -280,9 +294,10 @@ async fn sign_in_create(
             ),
         );
     }
-    if !f.image_url.trim().is_empty()
-        && !(f.image_url.starts_with("https://") || f.image_url.starts_with("http://"))
-    {
+    let image = f.image_url.trim();
+    let image_ok =
+        image.is_empty() || image.starts_with("https://") || image.starts_with("http://");
+    if !image_ok {
         return html_response(
             StatusCode::UNPROCESSABLE_ENTITY,
             sign_in_html(
@@ -349,7 +364,12 @@ async fn sign_out_page(State(emu): State<Emulator>, RawQuery(raw): RawQuery) -> 
     let base = esc(&emu.config().frontend_api_url);
     let hidden = first(&q, "redirect_url")
         .filter(|s| !s.is_empty())
-        .map(|r| format!("<input type=\"hidden\" name=\"redirect_url\" value=\"{}\">", esc(r)))
+        .map(|r| {
+            format!(
+                "<input type=\"hidden\" name=\"redirect_url\" value=\"{}\">",
+                esc(r)
+            )
+        })
         .unwrap_or_default();
     let body = format!(
         "<h1>Sign out</h1><form class=\"card\" method=\"post\" action=\"{base}/sign-out\">{hidden}\
@@ -392,7 +412,10 @@ async fn handshake(
     let Some(target) = emu.allowed_redirect(first(&q, "redirect_url")) else {
         let body = "<h1>Handshake refused</h1><p class=\"error\">The <code>redirect_url</code> \
                     is missing or its origin is not on this instance's allow-list.</p>";
-        return html_response(StatusCode::BAD_REQUEST, page(&emu, "Handshake refused", body));
+        return html_response(
+            StatusCode::BAD_REQUEST,
+            page(&emu, "Handshake refused", body),
+        );
     };
     let azp = origin_of(&target);
     let directives = match client_token(&headers).and_then(|t| emu.live_session(&t)) {
@@ -459,7 +482,10 @@ async fn avatar(State(emu): State<Emulator>, Path(file): Path<String>) -> Respon
         Some(u) => initials(&u),
         None => "?".into(),
     };
-    let hue = id.bytes().fold(0u32, |a, b| a.wrapping_mul(31).wrapping_add(b.into())) % 360;
+    let hue = id
+        .bytes()
+        .fold(0u32, |a, b| a.wrapping_mul(31).wrapping_add(b.into()))
+        % 360;
     let svg = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"128\" height=\"128\" viewBox=\"0 0 128 128\">\
          <rect width=\"128\" height=\"128\" rx=\"64\" fill=\"hsl({hue},45%,45%)\"/>\

@@ -208,14 +208,11 @@ impl Emulator {
         let app = emulator.router();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {
-            let _ = axum::serve(
-                listener,
-                app,
-            )
-            .with_graceful_shutdown(async move {
-                let _ = rx.await;
-            })
-            .await;
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = rx.await;
+                })
+                .await;
         });
         Ok(RunningEmulator {
             url: emulator.config().frontend_api_url.clone(),

@@ -15,7 +15,8 @@
 use clerk_emulator::{Config, Emulator, Storage};
 use std::time::Duration;
 
-const USAGE: &str = "usage: clerk-emulator [--addr HOST:PORT] [--url PUBLIC_URL] [--data FILE.json] \
+const USAGE: &str =
+    "usage: clerk-emulator [--addr HOST:PORT] [--url PUBLIC_URL] [--data FILE.json] \
 [--allow-origin ORIGIN]... [--webhook URL]... [--secret-key SK] [--webhook-secret WHSEC] \
 [--token-lifetime SECS] [--webhook-time-scale F]";
 
@@ -112,7 +113,10 @@ async fn main() {
     eprintln!("  frontend API / issuer : {}", c.frontend_api_url);
     eprintln!("  CLERK_PUBLISHABLE_KEY : {}", c.publishable_key);
     eprintln!("  CLERK_SECRET_KEY      : {}", c.secret_key);
-    eprintln!("  CLERK_WEBHOOK_SIGNING_SECRET : {}", c.webhook_signing_secret);
+    eprintln!(
+        "  CLERK_WEBHOOK_SIGNING_SECRET : {}",
+        c.webhook_signing_secret
+    );
     eprintln!("  sign-in page          : {}/sign-in", c.frontend_api_url);
     eprintln!("  dashboard             : {}/dashboard", c.frontend_api_url);
     let app = emu.router();

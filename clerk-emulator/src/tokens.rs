@@ -161,8 +161,7 @@ pub(crate) struct ClaimInput<'a> {
 /// Clerk v2 session-token claims plus the template's custom claims.
 pub(crate) fn session_claims(input: &ClaimInput<'_>) -> Value {
     let mut m = Map::new();
-    if let Value::Object(custom) = render_template(input.template, &shortcode_context(input.user))
-    {
+    if let Value::Object(custom) = render_template(input.template, &shortcode_context(input.user)) {
         for (k, v) in custom {
             if !RESERVED_CLAIMS.contains(&k.as_str()) {
                 m.insert(k, v);

@@ -59,7 +59,10 @@ fn hmac_key(secret: &str) -> Option<Vec<u8>> {
 /// (the `whsec_` prefix is optional).
 pub fn svix_signature(secret: &str, msg_id: &str, timestamp: i64, body: &[u8]) -> String {
     let key = hmac_key(secret).unwrap_or_default();
-    format!("v1,{}", b64std(&mac(&key, msg_id, &timestamp.to_string(), body)))
+    format!(
+        "v1,{}",
+        b64std(&mac(&key, msg_id, &timestamp.to_string(), body))
+    )
 }
 
 fn mac(key: &[u8], msg_id: &str, ts: &str, body: &[u8]) -> Vec<u8> {

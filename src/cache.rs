@@ -77,7 +77,10 @@ impl CacheTags {
     pub fn invalidate(&self, tags: &[Tag]) {
         let generation = self.clock.fetch_add(1, Ordering::SeqCst) + 1;
         let now = Instant::now();
-        let mut generations = self.generations.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut generations = self
+            .generations
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         for tag in tags {
             generations.insert(tag.clone(), (generation, now));
         }
@@ -88,7 +91,10 @@ impl CacheTags {
     }
 
     fn is_fresh(&self, loaded_at: u64, tags: &[Tag]) -> bool {
-        let generations = self.generations.lock().unwrap_or_else(PoisonError::into_inner);
+        let generations = self
+            .generations
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         tags.iter().all(|tag| {
             generations
                 .get(tag)
@@ -155,5 +161,70 @@ where
 
     pub fn entry_count(&self) -> u64 {
         self.entries.entry_count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cache(tags: &Arc<CacheTags>) -> TaggedCache<&'static str, u32> {
+        TaggedCache::new(tags.clone(), 100, Duration::from_secs(60))
+    }
+
+    async fn load(cache: &TaggedCache<&'static str, u32>, value: u32, tags: &[Tag]) -> u32 {
+        let tags = tags.to_vec();
+        cache
+            .get_or_load("k", || async move { Ok::<_, ()>((value, tags)) })
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_hit_until_a_tag_of_the_entry_is_invalidated() {
+        let tags = CacheTags::new(Duration::from_secs(60));
+        let cache = cache(&tags);
+        assert_eq!(load(&cache, 1, &[Tag::user(1)]).await, 1);
+        assert_eq!(load(&cache, 2, &[Tag::user(1)]).await, 1, "cached");
+        tags.invalidate(&[Tag::user(2)]);
+        assert_eq!(
+            load(&cache, 3, &[Tag::user(1)]).await,
+            1,
+            "other tags do not matter"
+        );
+        tags.invalidate(&[Tag::user(1)]);
+        assert_eq!(load(&cache, 4, &[Tag::user(1)]).await, 4, "reloaded");
+    }
+
+    #[tokio::test]
+    async fn a_load_that_raced_an_invalidation_is_not_trusted() {
+        let tags = CacheTags::new(Duration::from_secs(60));
+        let cache = cache(&tags);
+        // The loader reads the old value, then a writer invalidates before it is stored.
+        let racing = tags.clone();
+        let stale = cache
+            .get_or_load("k", || async move {
+                racing.invalidate(&[Tag::all_users()]);
+                Ok::<_, ()>((1, vec![Tag::all_users()]))
+            })
+            .await
+            .unwrap();
+        assert_eq!(stale, 1);
+        assert_eq!(
+            load(&cache, 2, &[Tag::all_users()]).await,
+            2,
+            "the raced entry is stale"
+        );
+    }
+
+    #[tokio::test]
+    async fn errors_are_not_cached() {
+        let tags = CacheTags::new(Duration::from_secs(60));
+        let cache = cache(&tags);
+        let failed = cache
+            .get_or_load("k", || async { Err::<(u32, Vec<Tag>), _>("down") })
+            .await;
+        assert_eq!(failed, Err("down"));
+        assert_eq!(load(&cache, 5, &[]).await, 5);
     }
 }

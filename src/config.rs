@@ -18,7 +18,7 @@ pub enum AppEnv {
 #[derive(Clone)]
 pub enum DatabaseConfig {
     /// `DATABASE_URL` was set: use it and start nothing.
-    External(PgConnectOptions),
+    External(Box<PgConnectOptions>),
     /// Run (or reuse) a local cluster under the data folder.
     Managed,
 }
@@ -88,10 +88,14 @@ impl Config {
                 ))
             }
         };
-        let site_addr = parse(&lookup, "LEPTOS_SITE_ADDR", "an address like 127.0.0.1:3000")?
-            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 3000)));
+        let site_addr = parse(
+            &lookup,
+            "LEPTOS_SITE_ADDR",
+            "an address like 127.0.0.1:3000",
+        )?
+        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 3000)));
         let database = match lookup("DATABASE_URL") {
-            Some(url) => DatabaseConfig::External(PgConnectOptions::from_str(&url).map_err(
+            Some(url) => DatabaseConfig::External(Box::new(PgConnectOptions::from_str(&url).map_err(
                 // The URL holds a password: say what is wrong without repeating it.
                 |error| {
                     ConfigError::new(
@@ -103,7 +107,7 @@ impl Config {
                         ),
                     )
                 },
-            )?),
+            )?)),
             None if env == AppEnv::Production => {
                 return Err(ConfigError::new(
                     "DATABASE_URL",
@@ -112,9 +116,12 @@ impl Config {
             }
             None => DatabaseConfig::Managed,
         };
-        let database_max_connections: u32 =
-            parse(&lookup, "DATABASE_MAX_CONNECTIONS", "a whole number from 1 to 1000")?
-                .unwrap_or(10);
+        let database_max_connections: u32 = parse(
+            &lookup,
+            "DATABASE_MAX_CONNECTIONS",
+            "a whole number from 1 to 1000",
+        )?
+        .unwrap_or(10);
         if !(1..=1000).contains(&database_max_connections) {
             return Err(ConfigError::new(
                 "DATABASE_MAX_CONNECTIONS",
@@ -163,7 +170,10 @@ fn parse<T: FromStr>(
 }
 
 fn redact_url_error(message: &str, url: &str) -> String {
-    match url::Url::parse(url).ok().and_then(|u| u.password().map(str::to_owned)) {
+    match url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.password().map(str::to_owned))
+    {
         Some(password) if !password.is_empty() => message.replace(&password, "***"),
         _ => message.to_owned(),
     }
@@ -175,8 +185,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let vars: HashMap<String, String> =
-            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Config::from_lookup(|name| vars.get(name).cloned())
     }
 
@@ -209,8 +221,8 @@ mod tests {
 
     #[test]
     fn a_bad_database_url_never_echoes_the_password() {
-        let error = config(&[("DATABASE_URL", "postgres://u:s3cr3t-pw@host:notaport/db")])
-            .unwrap_err();
+        let error =
+            config(&[("DATABASE_URL", "postgres://u:s3cr3t-pw@host:notaport/db")]).unwrap_err();
         assert_eq!(error.var, "DATABASE_URL");
         assert!(!error.to_string().contains("s3cr3t-pw"), "{error}");
     }

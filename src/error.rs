@@ -132,8 +132,8 @@ mod server {
 
     impl IntoResponse for AppError {
         fn into_response(self) -> Response {
-            let status =
-                StatusCode::from_u16(self.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let status = StatusCode::from_u16(self.status_code())
+                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             (status, self.to_string()).into_response()
         }
     }

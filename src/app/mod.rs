@@ -57,7 +57,10 @@ pub fn App() -> impl IntoView {
 fn stylesheet_href() -> String {
     #[cfg(feature = "ssr")]
     {
-        format!("{STYLESHEET_PATH}?v={}", crate::server::assets::stylesheet_version())
+        format!(
+            "{STYLESHEET_PATH}?v={}",
+            crate::server::assets::stylesheet_version()
+        )
     }
     #[cfg(not(feature = "ssr"))]
     {

@@ -310,15 +310,21 @@ impl LocalCluster {
 
     fn give_to_postgres(&self, path: &Path) -> Result<(), ClusterError> {
         if let Some((uid, gid)) = self.as_postgres_user {
-            std::os::unix::fs::chown(path, Some(uid), Some(gid))
-                .map_err(io(format!("giving {} to the postgres user", path.display())))?;
+            std::os::unix::fs::chown(path, Some(uid), Some(gid)).map_err(io(format!(
+                "giving {} to the postgres user",
+                path.display()
+            )))?;
         }
         Ok(())
     }
 }
 
 fn find_bin_dir() -> Result<PathBuf, ClusterError> {
-    let has_all = |dir: &Path| ["initdb", "pg_ctl", "postgres"].iter().all(|p| dir.join(p).is_file());
+    let has_all = |dir: &Path| {
+        ["initdb", "pg_ctl", "postgres"]
+            .iter()
+            .all(|p| dir.join(p).is_file())
+    };
     // PATH first. Debian links initdb and pg_ctl into /usr/local/bin but not postgres, so
     // follow the link to the folder that has all three.
     let on_path = std::env::var_os("PATH")
@@ -346,7 +352,9 @@ fn find_bin_dir() -> Result<PathBuf, ClusterError> {
 /// When this process runs as root, the uid and gid of the `postgres` OS user.
 fn postgres_user_if_root() -> Result<Option<(u32, u32)>, ClusterError> {
     // /proc/self belongs to the effective uid of the process: no libc needed.
-    let euid = std::fs::metadata("/proc/self").map(|m| m.uid()).unwrap_or(u32::MAX);
+    let euid = std::fs::metadata("/proc/self")
+        .map(|m| m.uid())
+        .unwrap_or(u32::MAX);
     if euid != 0 {
         return Ok(None);
     }
@@ -360,12 +368,13 @@ fn postgres_user_if_root() -> Result<Option<(u32, u32)>, ClusterError> {
                 .flatten()
         })
         .map(Some)
-        .ok_or_else(|| ClusterError::NoPostgresUser("create it with `useradd --system postgres`".into()))
+        .ok_or_else(|| {
+            ClusterError::NoPostgresUser("create it with `useradd --system postgres`".into())
+        })
 }
 
 fn free_port() -> Result<u16, ClusterError> {
-    let listener =
-        std::net::TcpListener::bind("127.0.0.1:0").map_err(io("finding a free port"))?;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(io("finding a free port"))?;
     listener
         .local_addr()
         .map(|addr| addr.port())

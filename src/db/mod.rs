@@ -41,7 +41,10 @@ pub fn is_unavailable(error: &sqlx::Error) -> bool {
             // connect now), 53300 (too many connections), 28P01/28000 (authentication).
             db.code().is_some_and(|code| {
                 code.starts_with("08")
-                    || matches!(&*code, "57P01" | "57P02" | "57P03" | "53300" | "28P01" | "28000")
+                    || matches!(
+                        &*code,
+                        "57P01" | "57P02" | "57P03" | "53300" | "28P01" | "28000"
+                    )
             })
         }
         _ => false,

@@ -63,14 +63,18 @@ async fn open_database(
     config: &Config,
 ) -> Result<(sqlx::postgres::PgConnectOptions, Option<LocalCluster>), String> {
     match &config.database {
-        DatabaseConfig::External(options) => Ok((options.clone(), None)),
+        DatabaseConfig::External(options) => Ok(((**options).clone(), None)),
         DatabaseConfig::Managed => {
             let root = config.data_dir.join("postgres");
             tracing::info!(folder = %root.display(), "DATABASE_URL is not set: using the local PostgreSQL cluster");
             let (cluster, started) = LocalCluster::start_or_reuse(&root)
                 .await
                 .map_err(|error| error.to_string())?;
-            tracing::info!(port = cluster.port(), reused = !started, "local PostgreSQL is up");
+            tracing::info!(
+                port = cluster.port(),
+                reused = !started,
+                "local PostgreSQL is up"
+            );
             if let Err(error) = ensure_database(&cluster, "warden").await {
                 stop_cluster(started.then_some(cluster)).await;
                 return Err(error);

@@ -61,7 +61,10 @@ async fn without_inline_scripts(response: Response) -> Response {
         Ok(bytes) => bytes,
         Err(error) => {
             tracing::error!(%error, "reading a rendered page failed");
-            return (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong on our side.")
+            return (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong on our side.",
+            )
                 .into_response();
         }
     };

@@ -46,7 +46,11 @@ impl fmt::Display for ClerkUserId {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(sqlx::Type), sqlx(type_name = "user_role", rename_all = "lowercase"))]
+#[cfg_attr(
+    feature = "ssr",
+    derive(sqlx::Type),
+    sqlx(type_name = "user_role", rename_all = "lowercase")
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Admin,
@@ -76,7 +80,9 @@ impl FromStr for Role {
         match s {
             "admin" => Ok(Role::Admin),
             "user" => Ok(Role::User),
-            other => Err(format!("unknown role {other:?} (expected \"admin\" or \"user\")")),
+            other => Err(format!(
+                "unknown role {other:?} (expected \"admin\" or \"user\")"
+            )),
         }
     }
 }

@@ -172,8 +172,10 @@ impl UserStore {
             .cache
             .get_or_load(UserKey::Id(id), || async move {
                 let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
-                let user: Option<User> =
-                    sqlx::query_as(&sql).bind(id).fetch_optional(&self.pool).await?;
+                let user: Option<User> = sqlx::query_as(&sql)
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?;
                 let tags = vec![Tag::user(id)];
                 Ok::<_, UserError>((user, tags))
             })

@@ -44,7 +44,7 @@ impl std::fmt::Debug for DatabaseConfig {
 #[derive(Debug, Clone)]
 pub enum ClerkSettings {
     /// Clerk's keys were given (real Clerk, or any Clerk-compatible service).
-    Remote(ClerkKeys),
+    Remote(Box<ClerkKeys>),
     /// No Clerk variable is set (development only): the built-in local identity provider runs
     /// inside the app, mounted at `/__clerk` like Clerk's proxy mode.
     Local,
@@ -58,6 +58,8 @@ pub struct ClerkKeys {
     pub jwt_key: Option<String>,
     pub api_url: String,
     pub proxy_url: Option<String>,
+    /// Where to send people to sign in; by default Clerk's Account Portal for the instance.
+    pub sign_in_url: Option<String>,
     pub authorized_parties: Option<Vec<String>>,
     pub webhook_signing_secret: Secret,
 }
@@ -198,8 +200,9 @@ const CLERK_REQUIRED: [&str; 3] = [
     "CLERK_PUBLISHABLE_KEY",
     "CLERK_WEBHOOK_SIGNING_SECRET",
 ];
-const CLERK_OPTIONAL: [&str; 5] = [
+const CLERK_OPTIONAL: [&str; 6] = [
     "CLERK_JWT_KEY",
+    "CLERK_SIGN_IN_URL",
     "CLERK_API_URL",
     "CLERK_PROXY_URL",
     "CLERK_AUTHORIZED_PARTIES",
@@ -296,6 +299,15 @@ fn clerk_settings(
         })?),
         None => None,
     };
+    let sign_in_url = match lookup("CLERK_SIGN_IN_URL") {
+        Some(url) => Some(parse_base_url(&url).ok_or_else(|| {
+            ConfigError::new(
+                "CLERK_SIGN_IN_URL",
+                format!("is {url:?}; expected a URL like https://accounts.example.com/sign-in"),
+            )
+        })?),
+        None => None,
+    };
     let authorized_parties = match lookup("CLERK_AUTHORIZED_PARTIES") {
         Some(list) => {
             let mut parties = Vec::new();
@@ -318,15 +330,16 @@ fn clerk_settings(
         None => None,
     };
     let _ = app_origin;
-    Ok(ClerkSettings::Remote(ClerkKeys {
+    Ok(ClerkSettings::Remote(Box::new(ClerkKeys {
         secret_key: Secret::new(secret_key),
         publishable_key,
         jwt_key,
         api_url,
         proxy_url,
+        sign_in_url,
         authorized_parties,
         webhook_signing_secret: Secret::new(webhook_secret.unwrap_or_default()),
-    }))
+    })))
 }
 
 /// `scheme://host[:port]` with nothing after it, normalised (no trailing slash).

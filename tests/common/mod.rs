@@ -98,13 +98,16 @@ impl TestApp {
     }
 }
 
+/// A change to the provider's configuration.
+pub type ClerkConfigChange = Box<dyn FnOnce(&mut clerk_emulator::Config) + Send>;
+
 /// Options of [`spawn_app_with`].
 #[derive(Default)]
 pub struct AppOptions {
     /// Extra or overriding environment variables of the app.
     pub env: Vec<(String, String)>,
     /// Changes to the provider's configuration (token lifetime, …).
-    pub clerk: Option<Box<dyn FnOnce(&mut clerk_emulator::Config) + Send>>,
+    pub clerk: Option<ClerkConfigChange>,
 }
 
 /// The app on 127.0.0.1:0 over a fresh database, with its own local Clerk provider.

@@ -19,6 +19,10 @@ pub mod db;
 pub mod server;
 #[cfg(feature = "ssr")]
 pub mod state;
+#[cfg(feature = "ssr")]
+pub mod sync;
+#[cfg(feature = "ssr")]
+pub mod webhooks;
 
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]

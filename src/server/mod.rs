@@ -1,6 +1,7 @@
 //! The HTTP server: routes, tower layers, start-up and shutdown.
 
 pub mod assets;
+pub mod metrics;
 pub mod security;
 
 use crate::app::{shell, App};
@@ -9,7 +10,8 @@ use crate::db::cluster::LocalCluster;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::get;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
 use axum::Router;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use std::time::Duration;
@@ -26,6 +28,13 @@ pub fn router(state: AppState, local_provider: Option<clerk_emulator::Emulator>)
     let router = Router::new()
         .route(crate::app::STYLESHEET_PATH, get(assets::stylesheet))
         .route("/health", get(health))
+        .route("/metrics", get(metrics::metrics))
+        // Public (Svix signs it; no Clerk session), with its own body limit: 413 above it.
+        .route(
+            "/api/webhooks/clerk",
+            post(crate::webhooks::clerk_webhook)
+                .layer(DefaultBodyLimit::max(crate::webhooks::MAX_BODY_BYTES)),
+        )
         .leptos_routes(&state, routes, move || shell(options.clone()))
         .fallback(assets::fallback)
         .layer(axum::middleware::from_fn(security::headers))
@@ -142,12 +151,17 @@ async fn serve_until_shutdown(
         );
     }
     let state = AppState::new(config, pool, clerk);
+    // The metadata outbox: its state is all in the database, so stopping it between two
+    // rounds loses nothing, and another instance's worker may run at the same time.
+    let worker = crate::sync::outbox::Outbox::from_state(&state, Default::default()).spawn();
     tracing::info!("listening on http://{addr}");
     let app = router(state, local.map(|local| local.emulator));
-    axum::serve(listener, app)
+    let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await
-        .map_err(|error| format!("server error: {error}"))
+        .map_err(|error| format!("server error: {error}"));
+    worker.shutdown().await;
+    served
 }
 
 /// Creates `name` on the cluster when it does not exist yet.

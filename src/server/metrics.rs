@@ -10,7 +10,10 @@ use axum::response::{IntoResponse, Response};
 pub async fn metrics(State(state): State<AppState>) -> Response {
     match outbox_stats(&state.pool).await {
         Ok(stats) => (
-            [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+            [(
+                header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            )],
             render(&stats),
         )
             .into_response(),
@@ -48,7 +51,9 @@ pub fn render(stats: &OutboxStats) -> String {
     ];
     let mut text = String::new();
     for (name, help, value) in gauges {
-        text.push_str(&format!("# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}\n"));
+        text.push_str(&format!(
+            "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}\n"
+        ));
     }
     text
 }

@@ -248,7 +248,9 @@ impl Outbox {
             Some(target) if !target.deleted => target,
             _ => {
                 tracing::info!(job = job.id, user = %job.user_id, "outbox job dropped: the user was deleted");
-                return self.finish(&job, "dropped", Some("the user was deleted")).await;
+                return self
+                    .finish(&job, "dropped", Some("the user was deleted"))
+                    .await;
             }
         };
         let metadata = metadata_for(job.user_id, target.role);
@@ -305,7 +307,12 @@ impl Outbox {
         Ok(())
     }
 
-    async fn finish(&self, job: &Job, status: &str, error: Option<&str>) -> Result<(), sqlx::Error> {
+    async fn finish(
+        &self,
+        job: &Job,
+        status: &str,
+        error: Option<&str>,
+    ) -> Result<(), sqlx::Error> {
         sqlx::query(
             "UPDATE metadata_outbox
                 SET status = $2, finished_at = now(), leased_until = NULL, last_error = $3
@@ -348,7 +355,11 @@ impl Outbox {
                         Ok((jobs, events)) => {
                             last_prune = Some(tokio::time::Instant::now());
                             if jobs + events > 0 {
-                                tracing::info!(jobs, events, "pruned old outbox jobs and webhook ids");
+                                tracing::info!(
+                                    jobs,
+                                    events,
+                                    "pruned old outbox jobs and webhook ids"
+                                );
                             }
                         }
                         Err(error) => {
@@ -405,10 +416,17 @@ mod tests {
         assert!(metadata_matches(&metadata, id, Role::Admin));
         assert!(!metadata_matches(&metadata, id, Role::User));
         assert!(!metadata_matches(&json!({}), id, Role::Admin));
-        assert!(!metadata_matches(&json!({"role": "admin"}), id, Role::Admin));
+        assert!(!metadata_matches(
+            &json!({"role": "admin"}),
+            id,
+            Role::Admin
+        ));
         let mut extra = metadata.clone();
         extra["department"] = json!("engineering");
-        assert!(metadata_matches(&extra, id, Role::Admin), "other keys do not matter");
+        assert!(
+            metadata_matches(&extra, id, Role::Admin),
+            "other keys do not matter"
+        );
     }
 
     #[test]

@@ -94,7 +94,10 @@ pub enum EventError {
 
 /// Parses a verified body. `Ok(None)`: a type we do not handle. `svix_timestamp` (s) stands in
 /// for a missing envelope timestamp.
-pub fn parse_event(body: &[u8], svix_timestamp: i64) -> Result<(String, Option<UserEvent>), EventError> {
+pub fn parse_event(
+    body: &[u8],
+    svix_timestamp: i64,
+) -> Result<(String, Option<UserEvent>), EventError> {
     let envelope: Envelope = serde_json::from_slice(body).map_err(|_| EventError::NotJson)?;
     let event = match envelope.event_type.as_str() {
         "user.created" | "user.updated" => {
@@ -301,13 +304,22 @@ pub async fn clerk_webhook(
         Err(error) => return reject(error.to_string(), Some(svix_id)),
     };
     let Some(event) = event else {
-        tracing::info!(svix_id, event_type, "ignored a Clerk event of a type we do not handle");
+        tracing::info!(
+            svix_id,
+            event_type,
+            "ignored a Clerk event of a type we do not handle"
+        );
         return (StatusCode::OK, "ignored").into_response();
     };
     match process(&state.pool, &state.users, svix_id, &event_type, &event).await {
         Ok(applied) => {
-            tracing::info!(svix_id, event_type, outcome = applied.outcome.as_str(),
-                enqueued = applied.enqueued, "processed a Clerk event");
+            tracing::info!(
+                svix_id,
+                event_type,
+                outcome = applied.outcome.as_str(),
+                enqueued = applied.enqueued,
+                "processed a Clerk event"
+            );
             (StatusCode::OK, applied.outcome.as_str()).into_response()
         }
         // 503 when the database is unreachable, an opaque 500 otherwise; the cause is logged
@@ -339,7 +351,10 @@ fn reject(reason: String, svix_id: Option<&str>) -> Response {
 }
 
 /// Forgets processed `svix-id`s older than `older_than`; returns how many.
-pub async fn prune_processed_events(pool: &PgPool, older_than: Duration) -> Result<u64, sqlx::Error> {
+pub async fn prune_processed_events(
+    pool: &PgPool,
+    older_than: Duration,
+) -> Result<u64, sqlx::Error> {
     Ok(sqlx::query(
         "DELETE FROM webhook_events WHERE received_at < now() - make_interval(secs => $1)",
     )

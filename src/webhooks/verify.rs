@@ -57,7 +57,12 @@ impl Verifier {
     }
 
     /// Checks headers and signature of `body` (the exact bytes received) at `now` (unix s).
-    pub fn verify(&self, headers: &HeaderMap, body: &[u8], now: i64) -> Result<Verified, Rejection> {
+    pub fn verify(
+        &self,
+        headers: &HeaderMap,
+        body: &[u8],
+        now: i64,
+    ) -> Result<Verified, Rejection> {
         let header = |name: &str| -> Result<&str, Rejection> {
             headers
                 .get(name)

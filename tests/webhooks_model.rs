@@ -76,7 +76,11 @@ fn generate(case_seed: u64) -> (Vec<Truth>, Vec<Message>, Vec<Vec<Message>>) {
                 clock,
                 metadata.clone(),
             );
-            let event_type = if n == 0 { "user.created" } else { "user.updated" };
+            let event_type = if n == 0 {
+                "user.created"
+            } else {
+                "user.updated"
+            };
             messages.push(Message {
                 svix_id: format!("msg_{case_seed:x}_{u}_{n}"),
                 body: envelope(event_type, data, clock),

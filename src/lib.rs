@@ -9,7 +9,6 @@ pub mod users;
 
 #[cfg(feature = "ssr")]
 pub mod cache;
-#[cfg(feature = "ssr")]
 pub mod clerk;
 #[cfg(feature = "ssr")]
 pub mod config;

@@ -196,7 +196,7 @@ impl Instance {
         let (context, _) = warden::clerk::context_for(&config)
             .await
             .expect("the Clerk context");
-        let state = AppState::new(config, pool, context);
+        let state = AppState::new(config, pool, context).expect("the app state");
         let router = warden::server::router(state.clone(), None);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {

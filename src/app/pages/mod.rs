@@ -1,2 +1,4 @@
 pub mod error;
 pub mod home;
+pub mod profile;
+pub mod sign_out;

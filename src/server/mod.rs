@@ -102,6 +102,26 @@ pub async fn run(config: Config) -> Result<(), String> {
     result
 }
 
+/// Runs `work` with a migrated pool on the configured database (starting the local cluster when
+/// needed, and stopping it again afterwards): for one-shot commands such as `users set-role`.
+pub async fn with_migrated_pool<T, F, Fut>(config: Config, work: F) -> Result<T, String>
+where
+    F: FnOnce(sqlx::PgPool) -> Fut,
+    Fut: std::future::Future<Output = Result<T, String>>,
+{
+    let (options, cluster) = open_database(&config).await?;
+    let result = async {
+        let pool = crate::db::connect(options, 2).await?;
+        crate::db::migrate(&pool).await?;
+        let result = work(pool.clone()).await;
+        pool.close().await;
+        result
+    }
+    .await;
+    stop_cluster(cluster).await;
+    result
+}
+
 /// Applies the migrations and exits.
 pub async fn migrate_only(config: Config) -> Result<(), String> {
     let (options, cluster) = open_database(&config).await?;

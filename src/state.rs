@@ -1,6 +1,7 @@
 //! The one state every handler and server function shares.
 
 use crate::cache::CacheTags;
+use crate::clerk::ClerkContext;
 use crate::config::Config;
 use crate::users::UserStore;
 use axum::extract::FromRef;
@@ -15,11 +16,12 @@ pub struct AppState {
     /// The cache's invalidation API (tags); typed caches live with the stores that fill them.
     pub cache: Arc<CacheTags>,
     pub users: UserStore,
+    pub clerk: Arc<ClerkContext>,
     pub leptos_options: LeptosOptions,
 }
 
 impl AppState {
-    pub fn new(config: Config, pool: PgPool) -> AppState {
+    pub fn new(config: Config, pool: PgPool, clerk: ClerkContext) -> AppState {
         let cache = CacheTags::new(config.cache_ttl);
         let users = UserStore::new(
             pool.clone(),
@@ -37,6 +39,7 @@ impl AppState {
             pool,
             cache,
             users,
+            clerk: Arc::new(clerk),
             leptos_options,
         }
     }

@@ -500,12 +500,22 @@ async fn avatar(State(emu): State<Emulator>, Path(file): Path<String>) -> Respon
     r
 }
 
-/// URL of the sign-in page for a redirect target.
-#[allow(dead_code)]
-pub(crate) fn sign_in_url(emu: &Emulator, redirect_url: &str) -> String {
-    format!(
-        "{}/sign-in?redirect_url={}",
-        emu.config().frontend_api_url,
-        qenc(redirect_url)
-    )
+impl Emulator {
+    /// `{frontend_api_url}/sign-in?redirect_url=…`
+    pub fn sign_in_url(&self, redirect_url: &str) -> String {
+        format!(
+            "{}/sign-in?redirect_url={}",
+            self.config().frontend_api_url,
+            qenc(redirect_url)
+        )
+    }
+
+    /// `{frontend_api_url}/sign-out?redirect_url=…` (GET shows a confirm form; POST signs out).
+    pub fn sign_out_url(&self, redirect_url: &str) -> String {
+        format!(
+            "{}/sign-out?redirect_url={}",
+            self.config().frontend_api_url,
+            qenc(redirect_url)
+        )
+    }
 }

@@ -18,11 +18,12 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-/// Every route of the app, with its layers.
-pub fn router(state: AppState) -> Router {
+/// Every route of the app, with its layers. `local_provider` is the development identity
+/// provider, mounted at `/__clerk` when the app runs without Clerk keys.
+pub fn router(state: AppState, local_provider: Option<clerk_emulator::Emulator>) -> Router {
     let routes = generate_route_list(App);
     let options = state.leptos_options.clone();
-    Router::new()
+    let router = Router::new()
         .route(crate::app::STYLESHEET_PATH, get(assets::stylesheet))
         .route("/health", get(health))
         .leptos_routes(&state, routes, move || shell(options.clone()))
@@ -35,8 +36,14 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http())
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-        .with_state(state)
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid));
+    // Mounted after the layers: the provider's pages are its own business (it stands in for
+    // clerk.com, which sets its own headers).
+    let router = match local_provider {
+        Some(emulator) => router.nest_service(crate::clerk::LOCAL_PROVIDER_PATH, emulator.router()),
+        None => router,
+    };
+    router.with_state(state)
 }
 
 /// Liveness and readiness in one: 200 when the database answers, 503 when it does not.
@@ -144,12 +151,20 @@ async fn serve_until_shutdown(
     let pool = crate::db::connect(options, config.database_max_connections).await?;
     crate::db::migrate(&pool).await?;
     let addr = config.site_addr;
-    let state = AppState::new(config, pool);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|error| format!("cannot listen on {addr} (LEPTOS_SITE_ADDR): {error}"))?;
+    let (clerk, local) = crate::clerk::context_for(&config).await?;
+    if clerk.is_local_provider {
+        tracing::warn!(
+            sign_in = %clerk.sign_in_url,
+            "no Clerk keys are set: development mode with the built-in local identity provider"
+        );
+    }
+    let state = AppState::new(config, pool, clerk);
     tracing::info!("listening on http://{addr}");
-    axum::serve(listener, router(state))
+    let app = router(state, local.map(|local| local.emulator));
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(|error| format!("server error: {error}"))

@@ -74,11 +74,17 @@ pub struct TestApp {
     pub state: AppState,
     pub pool: PgPool,
     pub client: reqwest::Client,
+    /// The local Clerk-compatible provider this app talks to over HTTP, as it would to clerk.com.
+    pub clerk: clerk_emulator::RunningEmulator,
 }
 
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base_url, path)
+    }
+
+    pub fn emulator(&self) -> &clerk_emulator::Emulator {
+        &self.clerk.emulator
     }
 
     /// A GET as a browser sends it (HTML accepted).
@@ -92,30 +98,94 @@ impl TestApp {
     }
 }
 
-/// The app on 127.0.0.1:0 over a fresh database.
+/// A change to the provider's configuration.
+pub type ClerkConfigChange = Box<dyn FnOnce(&mut clerk_emulator::Config) + Send>;
+
+/// Options of [`spawn_app_with`].
+#[derive(Default)]
+pub struct AppOptions {
+    /// Extra or overriding environment variables of the app.
+    pub env: Vec<(String, String)>,
+    /// Changes to the provider's configuration (token lifetime, …).
+    pub clerk: Option<ClerkConfigChange>,
+}
+
+/// The app on 127.0.0.1:0 over a fresh database, with its own local Clerk provider.
 pub async fn spawn_app() -> TestApp {
-    let db = fresh_database().await;
-    spawn_app_on(db.pool).await
+    spawn_app_with(AppOptions::default()).await
 }
 
 pub async fn spawn_app_on(pool: PgPool) -> TestApp {
-    let config = test_config(&[]);
+    spawn_app_on_with(pool, AppOptions::default()).await
+}
+
+pub async fn spawn_app_with(options: AppOptions) -> TestApp {
+    let db = fresh_database().await;
+    spawn_app_on_with(db.pool, options).await
+}
+
+/// The app's environment for a Clerk-compatible provider at `clerk_url` (what a deployment
+/// sets for clerk.com, with the provider's URLs).
+pub fn clerk_env(
+    provider: &clerk_emulator::Emulator,
+    clerk_url: &str,
+    app_origin: &str,
+) -> Vec<(String, String)> {
+    let config = provider.config();
+    vec![
+        ("APP_ORIGIN".into(), app_origin.into()),
+        ("CLERK_SECRET_KEY".into(), config.secret_key.clone()),
+        (
+            "CLERK_PUBLISHABLE_KEY".into(),
+            config.publishable_key.clone(),
+        ),
+        ("CLERK_API_URL".into(), clerk_url.into()),
+        ("CLERK_PROXY_URL".into(), clerk_url.into()),
+        ("CLERK_SIGN_IN_URL".into(), format!("{clerk_url}/sign-in")),
+        (
+            "CLERK_WEBHOOK_SIGNING_SECRET".into(),
+            config.webhook_signing_secret.clone(),
+        ),
+    ]
+}
+
+pub async fn spawn_app_on_with(pool: PgPool, options: AppOptions) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("binding 127.0.0.1:0");
     let addr = listener.local_addr().expect("local address");
-    let state = AppState::new(config, pool.clone());
-    let router = warden::server::router(state.clone());
+    let base_url = format!("http://{addr}");
+
+    let mut clerk_config = clerk_emulator::Config::for_tests();
+    clerk_config.webhook_endpoints = vec![format!("{base_url}/api/webhooks/clerk")];
+    clerk_config.allowed_redirect_origins = vec![base_url.clone()];
+    if let Some(change) = options.clerk {
+        change(&mut clerk_config);
+    }
+    let clerk = clerk_emulator::Emulator::spawn(clerk_config)
+        .await
+        .expect("starting the local Clerk provider");
+
+    let mut env = clerk_env(&clerk.emulator, &clerk.url, &base_url);
+    env.extend(options.env);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let config = test_config(&env);
+    let (context, _) = warden::clerk::context_for(&config)
+        .await
+        .expect("the Clerk context");
+    let state = AppState::new(config, pool.clone(), context);
+    let router = warden::server::router(state.clone(), None);
     tokio::spawn(async move {
         axum::serve(listener, router).await.expect("serving");
     });
     TestApp {
-        base_url: format!("http://{addr}"),
+        base_url,
         state,
         pool,
         client: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("client"),
+        clerk,
     }
 }

@@ -1,2 +1,3 @@
+pub mod admin;
 pub mod error;
 pub mod home;

@@ -108,7 +108,10 @@ async fn run() -> Result<(), String> {
     ];
 
     println!("\n{runs} runs per shape, page size 25, total included\n");
-    println!("{:<44} {:>9} {:>9} {:>9}", "shape", "p50 ms", "p99 ms", "max ms");
+    println!(
+        "{:<44} {:>9} {:>9} {:>9}",
+        "shape", "p50 ms", "p99 ms", "max ms"
+    );
     let mut worst = Duration::ZERO;
     for (name, queries) in shapes {
         // Warm up: the first runs pay for cold caches and plan setup.
@@ -251,6 +254,8 @@ async fn seed(pool: &sqlx::PgPool, users: u64) -> Result<(), sqlx::Error> {
     for (_, definition) in &indexes {
         sqlx::query(definition).execute(&mut *conn).await?;
     }
-    sqlx::query("VACUUM ANALYZE users").execute(&mut *conn).await?;
+    sqlx::query("VACUUM ANALYZE users")
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }

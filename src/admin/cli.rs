@@ -51,7 +51,9 @@ pub fn parse_set_role(args: &[String]) -> Result<SetRoleArgs, String> {
     }
     let lookup = match (email, clerk_id) {
         (Some(email), None) if !email.trim().is_empty() => UserLookup::Email(email.trim().into()),
-        (None, Some(id)) if !id.trim().is_empty() => UserLookup::ClerkId(ClerkUserId::new(id.trim())),
+        (None, Some(id)) if !id.trim().is_empty() => {
+            UserLookup::ClerkId(ClerkUserId::new(id.trim()))
+        }
         (Some(_), Some(_)) => return Err(format!("give --email or --clerk-id, not both\n{USAGE}")),
         _ => return Err(format!("name the user with --email or --clerk-id\n{USAGE}")),
     };
@@ -90,7 +92,11 @@ pub async fn set_role(pool: &PgPool, args: SetRoleArgs) -> Result<String, String
         other => other.to_string(),
     })?;
     Ok(match &outcome {
-        RoleChangeOutcome::Changed { user_id, clerk_user_id, .. } => format!(
+        RoleChangeOutcome::Changed {
+            user_id,
+            clerk_user_id,
+            ..
+        } => format!(
             "{} (user {user_id}, Clerk id {clerk_user_id}; audited as \"cli\")",
             outcome.describe()
         ),
@@ -111,10 +117,17 @@ mod tests {
         let parsed = parse_set_role(&args(&["--email", "a@b.c", "--role", "admin"])).unwrap();
         assert_eq!(parsed.lookup, UserLookup::Email("a@b.c".into()));
         assert_eq!(parsed.role, Role::Admin);
-        let parsed =
-            parse_set_role(&args(&["--clerk-id=user_1", "--role=user", "--reason", "left"]))
-                .unwrap();
-        assert_eq!(parsed.lookup, UserLookup::ClerkId(ClerkUserId::new("user_1")));
+        let parsed = parse_set_role(&args(&[
+            "--clerk-id=user_1",
+            "--role=user",
+            "--reason",
+            "left",
+        ]))
+        .unwrap();
+        assert_eq!(
+            parsed.lookup,
+            UserLookup::ClerkId(ClerkUserId::new("user_1"))
+        );
         assert_eq!(parsed.reason.as_deref(), Some("left"));
     }
 
@@ -124,7 +137,14 @@ mod tests {
             &["--email", "a@b.c"][..],
             &["--role", "admin"],
             &["--email", "a@b.c", "--role", "root"],
-            &["--email", "a@b.c", "--clerk-id", "user_1", "--role", "admin"],
+            &[
+                "--email",
+                "a@b.c",
+                "--clerk-id",
+                "user_1",
+                "--role",
+                "admin",
+            ],
             &["--email"],
             &["--verbose"],
         ] {

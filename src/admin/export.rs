@@ -9,7 +9,10 @@ use time::OffsetDateTime;
 
 /// The export of `user_id`. Read from the database, not the cache: a copy of someone's data
 /// should be exactly what is stored.
-pub async fn export_user_data(pool: &PgPool, user_id: UserId) -> Result<UserDataExport, AdminError> {
+pub async fn export_user_data(
+    pool: &PgPool,
+    user_id: UserId,
+) -> Result<UserDataExport, AdminError> {
     let user = stored_user(pool, user_id)
         .await?
         .ok_or_else(|| AdminError::NotFound("There is no user with this id.".into()))?;

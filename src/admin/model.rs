@@ -216,11 +216,9 @@ impl UserListQuery {
         let include_deleted = match non_empty(&params.deleted) {
             None | Some("0") | Some("false") | Some("no") => false,
             Some("1") | Some("true") | Some("yes") | Some("on") => true,
-            Some(other) => {
-                return Err(format!(
-                    "The deleted filter {other:?} is not one we know. Use 1 to include deleted users."
-                ))
-            }
+            Some(other) => return Err(format!(
+                "The deleted filter {other:?} is not one we know. Use 1 to include deleted users."
+            )),
         };
         let sort = match non_empty(&params.sort) {
             None => SortField::default(),
@@ -278,7 +276,10 @@ fn non_empty(value: &Option<String>) -> Option<&str> {
 
 /// Trims a search and keeps at most [`MAX_SEARCH_CHARS`] characters (never splitting one).
 pub fn clamp_search(raw: &str) -> String {
-    raw.trim().chars().take(MAX_SEARCH_CHARS).collect::<String>()
+    raw.trim()
+        .chars()
+        .take(MAX_SEARCH_CHARS)
+        .collect::<String>()
 }
 
 /// One row of the admin user list.
@@ -305,11 +306,9 @@ impl Total {
     /// "1 user", "about 990,000 users".
     pub fn describe(self) -> String {
         match self {
-            Total::Exact(n) => format!(
-                "{} {}",
-                thousands(n),
-                if n == 1 { "user" } else { "users" }
-            ),
+            Total::Exact(n) => {
+                format!("{} {}", thousands(n), if n == 1 { "user" } else { "users" })
+            }
             Total::About(n) => format!("about {} users", thousands(round_estimate(n))),
         }
     }

@@ -208,10 +208,7 @@ pub async fn role_history(pool: &PgPool, user_id: UserId) -> Result<Vec<RoleChan
 }
 
 /// The role changes an admin made, newest first ("Download my data").
-pub async fn role_changes_by(
-    pool: &PgPool,
-    actor: UserId,
-) -> Result<Vec<RoleChange>, AdminError> {
+pub async fn role_changes_by(pool: &PgPool, actor: UserId) -> Result<Vec<RoleChange>, AdminError> {
     Ok(sqlx::query_as::<_, RoleChangeRow>(
         "SELECT c.id, c.user_id, c.actor_user_id, a.name AS actor_name,
                 c.from_role, c.to_role, c.reason, c.changed_at
@@ -265,14 +262,12 @@ pub enum UserLookup {
 /// CLI must not guess whom to make an admin.
 pub async fn find_user_for_cli(pool: &PgPool, lookup: &UserLookup) -> Result<UserId, AdminError> {
     let matches: Vec<UserId> = match lookup {
-        UserLookup::Email(email) => {
-            sqlx::query_scalar(
-                "SELECT id FROM users WHERE lower(email) = lower($1) AND deleted_at IS NULL LIMIT 2",
-            )
-            .bind(email)
-            .fetch_all(pool)
-            .await?
-        }
+        UserLookup::Email(email) => sqlx::query_scalar(
+            "SELECT id FROM users WHERE lower(email) = lower($1) AND deleted_at IS NULL LIMIT 2",
+        )
+        .bind(email)
+        .fetch_all(pool)
+        .await?,
         UserLookup::ClerkId(clerk_id) => {
             sqlx::query_scalar("SELECT id FROM users WHERE clerk_user_id = $1")
                 .bind(clerk_id)

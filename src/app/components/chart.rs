@@ -19,7 +19,13 @@ pub fn SignupChart(signups: Vec<DailySignups>) -> impl IntoView {
         .iter()
         .max_by_key(|day| day.count)
         .filter(|day| day.count > 0)
-        .map(|day| format!(" The busiest day was {} with {}.", day_label(day), day.count))
+        .map(|day| {
+            format!(
+                " The busiest day was {} with {}.",
+                day_label(day),
+                day.count
+            )
+        })
         .unwrap_or_default();
     let description = format!(
         "{total} sign-ups over the last {} days.{busiest}",

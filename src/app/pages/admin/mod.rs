@@ -10,13 +10,23 @@ use time::OffsetDateTime;
 
 /// A date as the admin pages show it: `2026-11-25`.
 pub fn format_date(at: OffsetDateTime) -> String {
-    format!("{:04}-{:02}-{:02}", at.year(), u8::from(at.month()), at.day())
+    format!(
+        "{:04}-{:02}-{:02}",
+        at.year(),
+        u8::from(at.month()),
+        at.day()
+    )
 }
 
 /// A moment as the admin pages show it: `2026-11-25 16:26 UTC`.
 pub fn format_time(at: OffsetDateTime) -> String {
     let at = at.to_offset(time::UtcOffset::UTC);
-    format!("{} {:02}:{:02} UTC", format_date(at), at.hour(), at.minute())
+    format!(
+        "{} {:02}:{:02} UTC",
+        format_date(at),
+        at.hour(),
+        at.minute()
+    )
 }
 
 /// The authorization the admin server functions call.

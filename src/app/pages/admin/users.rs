@@ -70,14 +70,21 @@ fn UserList(query: UserListQuery, page: UserListPage) -> impl IntoView {
         };
         format!("/admin/users{}", params.to_query_string())
     };
-    let next_href = page.next.clone().map(|cursor| page_href(Some(cursor), None));
+    let next_href = page
+        .next
+        .clone()
+        .map(|cursor| page_href(Some(cursor), None));
     let previous_href = page
         .previous
         .clone()
         .map(|cursor| page_href(None, Some(cursor)));
     let on_later_page = !matches!(query.from, crate::admin::model::PageFrom::Start);
     let empty = page.rows.is_empty();
-    let rows = page.rows.into_iter().map(|row| view! { <UserRow row/> }).collect_view();
+    let rows = page
+        .rows
+        .into_iter()
+        .map(|row| view! { <UserRow row/> })
+        .collect_view();
     let headers = [
         (SortField::Name, "Name"),
         (SortField::Email, "Email"),
@@ -227,9 +234,16 @@ pub fn Avatar(
 ) -> impl IntoView {
     let class = if large { "avatar large" } else { "avatar" };
     match image_url.filter(|url| url.starts_with("https://")) {
-        Some(url) => view! { <img class=class src=url alt="" loading="lazy" referrerpolicy="no-referrer"/> }.into_any(),
+        Some(url) => {
+            view! { <img class=class src=url alt="" loading="lazy" referrerpolicy="no-referrer"/> }
+                .into_any()
+        }
         None => {
-            let initial: String = name.chars().next().map(|c| c.to_uppercase().collect()).unwrap_or_default();
+            let initial: String = name
+                .chars()
+                .next()
+                .map(|c| c.to_uppercase().collect())
+                .unwrap_or_default();
             view! { <span class=class aria-hidden="true">{initial}</span> }.into_any()
         }
     }

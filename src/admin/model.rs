@@ -216,9 +216,11 @@ impl UserListQuery {
         let include_deleted = match non_empty(&params.deleted) {
             None | Some("0") | Some("false") | Some("no") => false,
             Some("1") | Some("true") | Some("yes") | Some("on") => true,
-            Some(other) => return Err(format!(
+            Some(other) => {
+                return Err(format!(
                 "The deleted filter {other:?} is not one we know. Use 1 to include deleted users."
-            )),
+            ))
+            }
         };
         let sort = match non_empty(&params.sort) {
             None => SortField::default(),

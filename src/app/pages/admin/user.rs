@@ -206,3 +206,50 @@ fn UserDetail(
         </section>
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::users::ClerkUserId;
+
+    #[test]
+    fn the_user_page_shows_hostile_text_literally() {
+        let owner = Owner::new();
+        owner.set();
+        for name in [
+            "<script>alert(1)</script>",
+            "\"><img src=x onerror=alert(1)>",
+        ] {
+            let user = User {
+                id: UserId(uuid::Uuid::new_v4()),
+                clerk_user_id: ClerkUserId::new("user_<b>"),
+                name: name.into(),
+                email: format!("{name}@example.com"),
+                role: Role::User,
+                image_url: None,
+                deleted_at: None,
+                created_at: time::OffsetDateTime::UNIX_EPOCH,
+                updated_at: time::OffsetDateTime::UNIX_EPOCH,
+            };
+            let history = vec![RoleChange {
+                id: 1,
+                user_id: user.id,
+                actor_user_id: None,
+                actor_name: name.into(),
+                from_role: Role::User,
+                to_role: Role::Admin,
+                reason: Some(name.into()),
+                changed_at: time::OffsetDateTime::UNIX_EPOCH,
+            }];
+            let set_role = ServerAction::<SetUserRole>::new();
+            let detail = UserDetailData { user, history };
+            let html = view! {
+                <UserDetail detail notice=Some("role-changed".into()) set_role/>
+            }
+            .to_html();
+            assert!(!html.contains("<script>"), "{html}");
+            assert!(!html.contains("<img src=x"), "{html}");
+            assert!(!html.contains("<b>"), "{html}");
+        }
+    }
+}

@@ -266,3 +266,50 @@ pub fn StatusBadge(deleted: bool) -> impl IntoView {
         view! { <span class="badge active">"active"</span> }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::admin::model::Total;
+    use crate::users::UserId;
+
+    pub const HOSTILE_NAMES: [&str; 2] = [
+        "<script>alert(1)</script>",
+        "\"><img src=x onerror=alert(1)>",
+    ];
+
+    #[test]
+    fn names_and_emails_are_shown_literally() {
+        let owner = Owner::new();
+        owner.set();
+        let rows = HOSTILE_NAMES
+            .iter()
+            .map(|name| UserListRow {
+                id: UserId(uuid::Uuid::new_v4()),
+                name: name.to_string(),
+                email: format!("{name}@example.com"),
+                role: Role::User,
+                image_url: Some(format!("https://x/{name}")),
+                deleted: false,
+                created_at: time::OffsetDateTime::UNIX_EPOCH,
+            })
+            .collect();
+        let page = UserListPage {
+            rows,
+            next: Some("\"><script>".into()),
+            previous: None,
+            total: Total::Exact(2),
+        };
+        let query = UserListQuery {
+            search: HOSTILE_NAMES[1].into(),
+            ..Default::default()
+        };
+        let html = view! { <UserList query page/> }.to_html();
+        assert!(!html.contains("<script>"), "{html}");
+        assert!(!html.contains("<img src=x"), "{html}");
+        assert!(
+            html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+            "{html}"
+        );
+    }
+}

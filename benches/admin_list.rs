@@ -51,7 +51,8 @@ async fn run() -> Result<(), String> {
         started.elapsed().as_secs_f64()
     );
 
-    let deep_cursor = deep_cursor(&pool, 500).await?;
+    // 500 pages in (or halfway, for a small ADMIN_LIST_USERS).
+    let deep_cursor = deep_cursor(&pool, (users as usize / 25 / 2).clamp(1, 500)).await?;
     let shapes: Vec<(&str, Vec<UserListQuery>)> = vec![
         ("first page (name asc)", vec![UserListQuery::default()]),
         (
@@ -107,6 +108,11 @@ async fn run() -> Result<(), String> {
         ),
     ];
 
+    // With ADMIN_LIST_EXPLAIN set, the plan of one query of each shape is printed at the end.
+    let explain_shapes: Vec<(&str, UserListQuery)> = shapes
+        .iter()
+        .map(|(name, queries)| (*name, queries[0].clone()))
+        .collect();
     println!("\n{runs} runs per shape, page size 25, total included\n");
     println!(
         "{:<44} {:>9} {:>9} {:>9}",
@@ -136,6 +142,14 @@ async fn run() -> Result<(), String> {
             ms(p99),
             ms(*timings.last().unwrap_or(&Duration::ZERO))
         );
+    }
+    if std::env::var_os("ADMIN_LIST_EXPLAIN").is_some() {
+        for (name, query) in explain_shapes {
+            let plan = warden::admin::list::explain_list_users(&pool, &query)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("\n== EXPLAIN ANALYZE: {name}\n{plan}");
+        }
     }
     println!(
         "\nworst p99: {:.2} ms (goal ≤ 20 ms): {}",

@@ -37,51 +37,8 @@ const EXACT_COUNT_CAP: i64 = 10_000;
 
 /// The page of users `query` asks for.
 pub async fn list_users(pool: &PgPool, query: &UserListQuery) -> Result<UserListPage, AdminError> {
-    let (cursor, scan) = match &query.from {
-        PageFrom::Start => (None, query.direction),
-        PageFrom::After(raw) => (Some(Cursor::decode(raw, query.sort)?), query.direction),
-        // "Previous": walk backwards from the cursor, then put the rows back in display order.
-        PageFrom::Before(raw) => (
-            Some(Cursor::decode(raw, query.sort)?),
-            query.direction.reversed(),
-        ),
-    };
-    let limit = i64::from(query.page_size);
-
-    let mut sql = QueryBuilder::<Postgres>::new(
-        "SELECT id, name, email, role, image_url, deleted_at, created_at, ",
-    );
-    sql.push(sort_text_expression(query.sort));
-    sql.push(" AS sort_text FROM users");
-    push_filters(&mut sql, query);
-    if let Some(cursor) = &cursor {
-        sql.push(" AND (")
-            .push(sort_expression(query.sort))
-            .push(", id) ")
-            .push(match scan {
-                SortDirection::Asc => ">",
-                SortDirection::Desc => "<",
-            })
-            .push(" (");
-        match &cursor.key {
-            SortKey::Text(text) => sql.push_bind(text.clone()),
-            SortKey::Time(at) => sql.push_bind(*at),
-            SortKey::Role(role) => sql.push_bind(*role),
-        };
-        sql.push(", ").push_bind(cursor.id).push(")");
-    }
-    let direction = match scan {
-        SortDirection::Asc => " ASC",
-        SortDirection::Desc => " DESC",
-    };
-    sql.push(" ORDER BY ")
-        .push(sort_expression(query.sort))
-        .push(direction)
-        .push(", id")
-        .push(direction)
-        .push(" LIMIT ")
-        .push_bind(limit + 1);
-
+    let (cursor, scan) = start_position(query)?;
+    let mut sql = page_sql(query, cursor.as_ref(), scan, "");
     // Unnamed (not cached) statements: the planner sees the actual search pattern and role
     // every time. A cached generic plan cannot tell a rare fragment (bitmap on the trigram
     // index) from a common one (walk the sort index), and picking wrong costs 100×.
@@ -116,6 +73,79 @@ pub async fn list_users(pool: &PgPool, query: &UserListQuery) -> Result<UserList
         previous,
         total,
     })
+}
+
+/// The SQL of one page: filters, keyset condition, order and limit (`prefix` is for EXPLAIN).
+fn page_sql<'q>(
+    query: &UserListQuery,
+    cursor: Option<&Cursor>,
+    scan: SortDirection,
+    prefix: &str,
+) -> QueryBuilder<'q, Postgres> {
+    let limit = i64::from(query.page_size);
+    let mut sql = QueryBuilder::<Postgres>::new(prefix);
+    sql.push("SELECT id, name, email, role, image_url, deleted_at, created_at, ");
+    sql.push(sort_text_expression(query.sort));
+    sql.push(" AS sort_text FROM users");
+    push_filters(&mut sql, query);
+    if let Some(cursor) = cursor {
+        sql.push(" AND (")
+            .push(sort_expression(query.sort))
+            .push(", id) ")
+            .push(match scan {
+                SortDirection::Asc => ">",
+                SortDirection::Desc => "<",
+            })
+            .push(" (");
+        match &cursor.key {
+            SortKey::Text(text) => sql.push_bind(text.clone()),
+            SortKey::Time(at) => sql.push_bind(*at),
+            SortKey::Role(role) => sql.push_bind(*role),
+        };
+        sql.push(", ").push_bind(cursor.id).push(")");
+    }
+    let direction = match scan {
+        SortDirection::Asc => " ASC",
+        SortDirection::Desc => " DESC",
+    };
+    sql.push(" ORDER BY ")
+        .push(sort_expression(query.sort))
+        .push(direction)
+        .push(", id")
+        .push(direction)
+        .push(" LIMIT ")
+        .push_bind(limit + 1);
+
+    sql
+}
+
+/// Where a page starts and which way the scan runs. "Previous" walks backwards from its cursor;
+/// the rows are put back in display order afterwards.
+fn start_position(query: &UserListQuery) -> Result<(Option<Cursor>, SortDirection), AdminError> {
+    Ok(match &query.from {
+        PageFrom::Start => (None, query.direction),
+        PageFrom::After(raw) => (Some(Cursor::decode(raw, query.sort)?), query.direction),
+        PageFrom::Before(raw) => (
+            Some(Cursor::decode(raw, query.sort)?),
+            query.direction.reversed(),
+        ),
+    })
+}
+
+/// `EXPLAIN (ANALYZE, BUFFERS)` of the page query exactly as
+/// [`list_users`] builds them: evidence for the benchmark's report.
+pub async fn explain_list_users(
+    pool: &PgPool,
+    query: &UserListQuery,
+) -> Result<String, AdminError> {
+    let (cursor, scan) = start_position(query)?;
+    let mut sql = page_sql(query, cursor.as_ref(), scan, "EXPLAIN (ANALYZE, BUFFERS) ");
+    let lines: Vec<String> = sql
+        .build_query_scalar()
+        .persistent(false)
+        .fetch_all(pool)
+        .await?;
+    Ok(lines.join("\n"))
 }
 
 /// The key a sort orders by; it matches an index of the migration exactly.

@@ -10,7 +10,6 @@ pub mod users;
 
 #[cfg(feature = "ssr")]
 pub mod cache;
-#[cfg(feature = "ssr")]
 pub mod clerk;
 #[cfg(feature = "ssr")]
 pub mod config;
@@ -20,6 +19,8 @@ pub mod db;
 pub mod server;
 #[cfg(feature = "ssr")]
 pub mod state;
+#[cfg(feature = "ssr")]
+pub mod sync;
 
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]

@@ -1,6 +1,8 @@
 //! The one state every handler and server function shares.
 
 use crate::cache::CacheTags;
+use crate::clerk::jwks::KeyStore;
+use crate::clerk::session::SessionVerifier;
 use crate::clerk::ClerkContext;
 use crate::config::Config;
 use crate::users::UserStore;
@@ -17,11 +19,31 @@ pub struct AppState {
     pub cache: Arc<CacheTags>,
     pub users: UserStore,
     pub clerk: Arc<ClerkContext>,
+    pub session: Arc<SessionVerifier>,
     pub leptos_options: LeptosOptions,
 }
 
 impl AppState {
-    pub fn new(config: Config, pool: PgPool, clerk: ClerkContext) -> AppState {
+    pub fn new(config: Config, pool: PgPool, clerk: ClerkContext) -> Result<AppState, String> {
+        let keys = match &clerk.jwt_key {
+            Some(pem) => KeyStore::from_pem(pem)?,
+            None => KeyStore::from_jwks(clerk.api.0.clone()),
+        };
+        let session = SessionVerifier::new(
+            Arc::new(keys),
+            clerk.frontend_api_url.clone(),
+            clerk.authorized_parties.clone(),
+        );
+        Ok(Self::with_session(config, pool, clerk, session))
+    }
+
+    /// With a session verifier of the caller's (tests tune its key store).
+    pub fn with_session(
+        config: Config,
+        pool: PgPool,
+        clerk: ClerkContext,
+        session: SessionVerifier,
+    ) -> AppState {
         let cache = CacheTags::new(config.cache_ttl);
         let users = UserStore::new(
             pool.clone(),
@@ -40,6 +62,7 @@ impl AppState {
             cache,
             users,
             clerk: Arc::new(clerk),
+            session: Arc::new(session),
             leptos_options,
         }
     }

@@ -8,7 +8,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, patch};
+use axum::routing::{get, patch, post};
 use axum::Router;
 use serde_json::{json, Map, Value};
 
@@ -28,6 +28,35 @@ pub(crate) fn routes() -> Router<Emulator> {
             "/v1/users/{user_id}/metadata",
             patch(patch_metadata).put(put_metadata),
         )
+        .route("/v1/sessions/{session_id}/revoke", post(revoke_session))
+}
+
+/// `POST /v1/sessions/{id}/revoke`: how a server signs a person out (the browser's client keeps
+/// its cookie, but the session behind it is gone, so the next handshake answers "signed out").
+async fn revoke_session(
+    State(emu): State<Emulator>,
+    headers: HeaderMap,
+    Path(session_id): Path<String>,
+) -> Result<Response, ApiError> {
+    guard(&emu, &headers)?;
+    if !emu.end_session(&session_id).await {
+        return Err(ApiError::new(
+            404,
+            "resource_not_found",
+            "not found",
+            &format!("No session was found with id {session_id}"),
+        ));
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0);
+    Ok(ok(&json!({
+        "object": "session",
+        "id": session_id,
+        "status": "revoked",
+        "updated_at": now,
+    })))
 }
 
 fn ok(v: &Value) -> Response {

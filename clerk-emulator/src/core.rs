@@ -373,6 +373,21 @@ impl Emulator {
         kid
     }
 
+    /// Signs `payload` with the instance's current RSA key under exactly the given `header`
+    /// (an RS256 signature whatever the header says). For tests that forge tokens: wrong
+    /// issuer, expired, unknown kid, a lying `alg` header…
+    pub fn sign_with_instance_key(
+        &self,
+        header: &Value,
+        payload: &Value,
+    ) -> Result<String, EmulatorError> {
+        let keys = self.inner.keys.read().unwrap_or_else(|p| p.into_inner());
+        let key = keys
+            .last()
+            .ok_or_else(|| EmulatorError::Crypto("no signing key".into()))?;
+        key.sign_jwt(header, payload)
+    }
+
     /// Sign a JWT with the current key. `cat` adds Clerk's token-category header.
     pub(crate) fn sign_jwt(&self, payload: &Value, cat: Option<&str>) -> Result<String, ApiError> {
         let keys = self.inner.keys.read().unwrap_or_else(|p| p.into_inner());

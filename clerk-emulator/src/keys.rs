@@ -54,8 +54,8 @@ pub fn cookie_suffix(pk: &str) -> String {
     s
 }
 
-/// One RSA-2048 signing key of the instance.
-pub(crate) struct SigningKey {
+/// One RSA-2048 signing key (of the instance, or a stranger's in tests).
+pub struct SigningKey {
     pub kid: String,
     pub created_at_ms: i64,
     pkcs8: Vec<u8>,

@@ -29,7 +29,9 @@ mod webhooks;
 
 pub use crate::core::SignedIn;
 pub use faults::Faults;
-pub use keys::{cookie_suffix, parse_publishable_key, publishable_key_for_host, InstanceType};
+pub use keys::{
+    cookie_suffix, parse_publishable_key, publishable_key_for_host, InstanceType, SigningKey,
+};
 pub use model::{EmailAddress, NewUser, User, Verification};
 pub use webhooks::{
     svix_signature, verify_svix_signature, DeliveryAttempt, SvixVerifyError, ATTEMPT_TIMEOUT,

@@ -35,3 +35,28 @@ pub async fn stored_user(pool: &PgPool, user_id: UserId) -> Result<Option<User>,
     .fetch_optional(pool)
     .await?)
 }
+
+/// `GET /profile/data.json`: the signed-in person's export as a JSON attachment (a plain link
+/// works with JavaScript off). Signed out: 401; deleted: 403 (the extractor decides).
+pub async fn download_my_data(
+    axum::extract::State(state): axum::extract::State<crate::state::AppState>,
+    me: crate::clerk::CurrentUser,
+) -> Result<axum::response::Response, crate::error::AppError> {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    let export = export_user_data(&state.pool, me.user_id).await?;
+    let body = serde_json::to_vec_pretty(&export).map_err(crate::error::AppError::internal)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/json; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"warden-my-data.json\"",
+            ),
+            // Personal data: never kept by a shared cache or the browser's.
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        body,
+    )
+        .into_response())
+}

@@ -36,9 +36,15 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
+/// Set in the context to render an error page instead of the routed page (used by the route
+/// guard and by axum handlers that answer with a designed page).
+#[derive(Debug, Clone)]
+pub struct ForcedError(pub AppError);
+
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    let forced = use_context::<ForcedError>();
     view! {
         <Stylesheet id="warden" href=stylesheet_href()/>
         <Title formatter=|title: String| {
@@ -46,15 +52,46 @@ pub fn App() -> impl IntoView {
         }/>
         <Router>
             <Layout>
-                <Routes fallback=|| view! { <pages::error::ErrorPage error=AppError::NotFound("There is no page at this address.".into())/> }>
-                    <Route path=StaticSegment("") view=pages::home::HomePage ssr=SsrMode::Async/>
-                    <Route path=StaticSegment("admin") view=pages::admin::overview::AdminOverviewPage ssr=SsrMode::Async/>
-                    <Route path=(StaticSegment("admin"), StaticSegment("users")) view=pages::admin::users::AdminUsersPage ssr=SsrMode::Async/>
-                    <Route path=(StaticSegment("admin"), StaticSegment("users"), ParamSegment("id")) view=pages::admin::user::AdminUserPage ssr=SsrMode::Async/>
-                </Routes>
+                {match forced {
+                    Some(ForcedError(error)) => view! { <pages::error::ErrorPage error/> }.into_any(),
+                    None => view! {
+                        <Routes fallback=|| view! { <pages::error::ErrorPage error=AppError::NotFound("There is no page at this address.".into())/> }>
+                            <Route path=StaticSegment("") view=pages::home::HomePage ssr=SsrMode::Async/>
+                            <Route path=StaticSegment("profile") view=pages::profile::ProfilePage ssr=SsrMode::Async/>
+                            <Route path=StaticSegment("sign-out") view=pages::sign_out::SignOutPage ssr=SsrMode::Async/>
+                            <Route path=StaticSegment("admin") view=pages::admin::overview::AdminOverviewPage ssr=SsrMode::Async/>
+                            <Route path=(StaticSegment("admin"), StaticSegment("users")) view=pages::admin::users::AdminUsersPage ssr=SsrMode::Async/>
+                            <Route path=(StaticSegment("admin"), StaticSegment("users"), ParamSegment("id")) view=pages::admin::user::AdminUserPage ssr=SsrMode::Async/>
+                        </Routes>
+                    }.into_any(),
+                }}
             </Layout>
         </Router>
     }
+}
+
+/// Marks a server function's error on its way out: API callers get its status code. A no-JS
+/// form post (Accept: text/html) keeps Leptos's redirect back to the page, which then shows it.
+pub fn server_fn_failure(error: AppError) -> AppError {
+    #[cfg(feature = "ssr")]
+    {
+        let is_form_post = use_context::<axum::http::request::Parts>().is_some_and(|parts| {
+            parts
+                .headers
+                .get(axum::http::header::ACCEPT)
+                .and_then(|value| value.to_str().ok())
+                .is_some_and(|accept| accept.contains("text/html"))
+        });
+        if !is_form_post {
+            if let (Some(response), Ok(status)) = (
+                use_context::<leptos_axum::ResponseOptions>(),
+                axum::http::StatusCode::from_u16(error.status_code()),
+            ) {
+                response.set_status(status);
+            }
+        }
+    }
+    error
 }
 
 fn stylesheet_href() -> String {

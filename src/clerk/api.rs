@@ -229,6 +229,19 @@ impl ClerkApi {
         self.send(self.http.patch(url).json(&body)).await
     }
 
+    /// `POST /v1/sessions/{id}/revoke`: signs the session out everywhere.
+    pub async fn revoke_session(
+        &self,
+        session_id: &str,
+    ) -> Result<serde_json::Value, ClerkApiError> {
+        let url = format!(
+            "{}/sessions/{}/revoke",
+            self.base,
+            encode_segment(session_id)
+        );
+        self.send(self.http.post(url)).await
+    }
+
     pub async fn jwks(&self) -> Result<Jwks, ClerkApiError> {
         self.send(self.http.get(format!("{}/jwks", self.base)))
             .await

@@ -26,8 +26,25 @@ pub fn router(state: AppState, local_provider: Option<clerk_emulator::Emulator>)
     let router = Router::new()
         .route(crate::app::STYLESHEET_PATH, get(assets::stylesheet))
         .route("/health", get(health))
+        .route(
+            "/profile/data.json",
+            get(crate::admin::export::download_my_data),
+        )
+        .route("/sign-in", get(crate::clerk::sign_in::sign_in))
+        .route(
+            crate::clerk::redirects::SYNC_PATH,
+            get(crate::sync::route::sync_users),
+        )
         .leptos_routes(&state, routes, move || shell(options.clone()))
         .fallback(assets::fallback)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::clerk::guard::layer,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::clerk::auth::layer,
+        ))
         .layer(axum::middleware::from_fn(security::headers))
         .layer(CatchPanicLayer::custom(security::panic_response))
         .layer(TimeoutLayer::with_status_code(
@@ -44,6 +61,28 @@ pub fn router(state: AppState, local_provider: Option<clerk_emulator::Emulator>)
         None => router,
     };
     router.with_state(state)
+}
+
+/// A designed error page (with its status) for a request that never reaches a page.
+pub async fn render_error_page(
+    state: &AppState,
+    parts: axum::http::request::Parts,
+    error: crate::error::AppError,
+) -> axum::response::Response {
+    let options = state.leptos_options.clone();
+    let render = leptos_axum::render_app_async_with_context(
+        {
+            let state = state.clone();
+            move || {
+                leptos::prelude::provide_context(state.clone());
+                leptos::prelude::provide_context(crate::app::ForcedError(error.clone()));
+            }
+        },
+        move || shell(options.clone()),
+    );
+    let mut request = axum::http::Request::from_parts(parts, axum::body::Body::empty());
+    *request.method_mut() = axum::http::Method::GET;
+    render(request).await
 }
 
 /// Liveness and readiness in one: 200 when the database answers, 503 when it does not.
@@ -161,7 +200,7 @@ async fn serve_until_shutdown(
             "no Clerk keys are set: development mode with the built-in local identity provider"
         );
     }
-    let state = AppState::new(config, pool, clerk);
+    let state = AppState::new(config, pool, clerk)?;
     tracing::info!("listening on http://{addr}");
     let app = router(state, local.map(|local| local.emulator));
     axum::serve(listener, app)

@@ -207,6 +207,14 @@ impl UserStore {
         Ok(user.filter(|user| !user.is_deleted()))
     }
 
+    /// True when this Clerk id belongs to a deleted user (not cached: a rare path).
+    pub async fn is_deleted(&self, clerk_user_id: &ClerkUserId) -> Result<bool, UserError> {
+        Ok(matches!(
+            self.why_missing(clerk_user_id).await?,
+            UserError::Deleted
+        ))
+    }
+
     /// Active users, for pages that show a count.
     pub async fn count_active(&self) -> Result<i64, UserError> {
         Ok(

@@ -79,6 +79,62 @@ pub struct TestApp {
 }
 
 impl TestApp {
+    /// A user in Clerk (the provider) only; `email` also gives the name.
+    pub async fn clerk_user(&self, first: &str, last: &str, email: &str) -> clerk_emulator::User {
+        self.emulator()
+            .create_user(clerk_emulator::NewUser {
+                first_name: Some(first.into()),
+                last_name: Some(last.into()),
+                email: email.into(),
+                ..Default::default()
+            })
+            .await
+            .expect("creating a Clerk user")
+    }
+
+    /// A browser-like client signed in as `clerk_user_id` (session cookies set, as after the
+    /// provider's sign-in page), following no redirects.
+    pub async fn signed_in_client(&self, clerk_user_id: &str) -> SignedInClient {
+        let signed_in = self
+            .emulator()
+            .sign_in(clerk_user_id)
+            .await
+            .expect("signing in");
+        SignedInClient {
+            cookie: format!(
+                "__session={}; __client_uat={}",
+                signed_in.session_token, signed_in.client_uat
+            ),
+            signed_in,
+            base_url: self.base_url.clone(),
+            client: self.client.clone(),
+        }
+    }
+
+    /// Makes this Clerk user an admin in our database, as the role service would (and with the
+    /// same cache invalidation).
+    pub async fn set_role(&self, clerk_user_id: &str, role: &str) {
+        let id: uuid::Uuid = sqlx::query_scalar(
+            "UPDATE users SET role = $2::user_role WHERE clerk_user_id = $1 RETURNING id",
+        )
+        .bind(clerk_user_id)
+        .bind(role)
+        .fetch_one(&self.pool)
+        .await
+        .expect("setting a role");
+        self.state.cache.invalidate(&[
+            warden::cache::Tag::all_users(),
+            warden::cache::Tag::user(id),
+            warden::cache::Tag::clerk_user(clerk_user_id),
+        ]);
+    }
+
+    /// Syncs the Clerk user into our database through the real sync route.
+    pub async fn sync(&self, client: &SignedInClient) {
+        let response = client.get("/api/clerk/syncUsers?redirect_url=/").await;
+        assert_eq!(response.status(), 303, "sync: {:?}", response.text().await);
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base_url, path)
     }
@@ -108,6 +164,8 @@ pub struct AppOptions {
     pub env: Vec<(String, String)>,
     /// Changes to the provider's configuration (token lifetime, …).
     pub clerk: Option<ClerkConfigChange>,
+    /// The session verifier's minimum interval between JWKS fetches for unknown kids.
+    pub jwks_min_refetch: Option<std::time::Duration>,
 }
 
 /// The app on 127.0.0.1:0 over a fresh database, with its own local Clerk provider.
@@ -173,7 +231,19 @@ pub async fn spawn_app_on_with(pool: PgPool, options: AppOptions) -> TestApp {
     let (context, _) = warden::clerk::context_for(&config)
         .await
         .expect("the Clerk context");
-    let state = AppState::new(config, pool.clone(), context);
+    let state = match options.jwks_min_refetch {
+        None => AppState::new(config, pool.clone(), context).expect("the app state"),
+        Some(interval) => {
+            let keys = warden::clerk::jwks::KeyStore::from_jwks(context.api.0.clone())
+                .with_min_refetch_interval(interval);
+            let verifier = warden::clerk::session::SessionVerifier::new(
+                std::sync::Arc::new(keys),
+                context.frontend_api_url.clone(),
+                context.authorized_parties.clone(),
+            );
+            AppState::with_session(config, pool.clone(), context, verifier)
+        }
+    };
     let router = warden::server::router(state.clone(), None);
     tokio::spawn(async move {
         axum::serve(listener, router).await.expect("serving");
@@ -187,5 +257,26 @@ pub async fn spawn_app_on_with(pool: PgPool, options: AppOptions) -> TestApp {
             .build()
             .expect("client"),
         clerk,
+    }
+}
+
+pub struct SignedInClient {
+    pub signed_in: clerk_emulator::SignedIn,
+    pub cookie: String,
+    pub base_url: String,
+    pub client: reqwest::Client,
+}
+
+impl SignedInClient {
+    /// A page navigation, as a browser sends it.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{}", self.base_url, path))
+            .header("accept", "text/html,application/xhtml+xml")
+            .header("sec-fetch-dest", "document")
+            .header("cookie", &self.cookie)
+            .send()
+            .await
+            .expect("request")
     }
 }

@@ -29,22 +29,9 @@ pub fn format_time(at: OffsetDateTime) -> String {
     )
 }
 
-/// The authorization the admin server functions call.
-///
-/// TEMPORARY, fail-closed: sign-in (issue 4) lands `crate::clerk::require_admin` and
-/// `crate::clerk::current_user` on main; until then every admin request is refused. This is
-/// replaced by a `use` of those functions, with the same signatures, when they land.
+/// The way out of every admin server function: API callers get the error's status code, a
+/// no-JS form post goes back to its page (see `crate::app::server_fn_failure`).
 #[cfg(feature = "ssr")]
-pub(crate) mod access {
-    use crate::error::AppError;
-
-    pub struct CurrentUser {
-        pub user_id: crate::users::UserId,
-    }
-
-    pub async fn require_admin() -> Result<CurrentUser, AppError> {
-        Err(AppError::Forbidden(
-            "Admin pages open once sign-in is available.".into(),
-        ))
-    }
+pub(crate) fn failure(error: impl Into<crate::error::AppError>) -> crate::error::AppError {
+    crate::app::server_fn_failure(error.into())
 }

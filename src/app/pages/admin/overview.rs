@@ -8,9 +8,12 @@ use leptos_meta::Title;
 /// The numbers of the admin overview (admins only).
 #[server(endpoint = "admin_overview")]
 pub async fn admin_overview() -> Result<Overview, AppError> {
-    super::access::require_admin().await?;
-    let state = crate::state::app_state()?;
-    Ok(crate::admin::stats::overview(&state.pool).await?)
+    use super::failure;
+    crate::clerk::require_admin().await.map_err(failure)?;
+    let state = crate::state::app_state().map_err(failure)?;
+    crate::admin::stats::overview(&state.pool)
+        .await
+        .map_err(failure)
 }
 
 /// `/admin`: users by role, active and deleted, and sign-ups per day.

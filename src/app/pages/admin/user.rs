@@ -25,13 +25,21 @@ fn parse_user_id(raw: &str) -> Result<UserId, AppError> {
 /// One user, deleted or not, with their role history (admins only).
 #[server(endpoint = "admin_user_detail")]
 pub async fn admin_user_detail(id: String) -> Result<UserDetailData, AppError> {
-    super::access::require_admin().await?;
-    let id = parse_user_id(&id)?;
-    let state = crate::state::app_state()?;
+    use super::failure;
+    crate::clerk::require_admin().await.map_err(failure)?;
+    let id = parse_user_id(&id).map_err(failure)?;
+    let state = crate::state::app_state().map_err(failure)?;
     let user = crate::admin::export::stored_user(&state.pool, id)
-        .await?
-        .ok_or_else(|| AppError::NotFound("There is no user at this address.".into()))?;
-    let history = crate::admin::roles::role_history(&state.pool, id).await?;
+        .await
+        .map_err(failure)?
+        .ok_or_else(|| {
+            failure(AppError::NotFound(
+                "There is no user at this address.".into(),
+            ))
+        })?;
+    let history = crate::admin::roles::role_history(&state.pool, id)
+        .await
+        .map_err(failure)?;
     Ok(UserDetailData { user, history })
 }
 
@@ -48,12 +56,17 @@ pub async fn set_user_role(
     use crate::admin::model::RoleActor;
     use crate::admin::roles::RoleChangeRequest;
 
-    let admin = super::access::require_admin().await?;
-    let target = parse_user_id(&user_id)?;
-    let bad_role = |_| AppError::BadRequest("The form named a role we do not know.".into());
+    use super::failure;
+    let admin = crate::clerk::require_admin().await.map_err(failure)?;
+    let target = parse_user_id(&user_id).map_err(failure)?;
+    let bad_role = |_| {
+        failure(AppError::BadRequest(
+            "The form named a role we do not know.".into(),
+        ))
+    };
     let new_role: Role = role.trim().parse().map_err(bad_role)?;
     let expected_current_role: Role = expected_role.trim().parse().map_err(bad_role)?;
-    let state = crate::state::app_state()?;
+    let state = crate::state::app_state().map_err(failure)?;
     let outcome = crate::admin::roles::set_user_role(
         &state.pool,
         &state.cache,
@@ -65,7 +78,8 @@ pub async fn set_user_role(
             expected_current_role: Some(expected_current_role),
         },
     )
-    .await?;
+    .await
+    .map_err(failure)?;
     let notice = match outcome {
         RoleChangeOutcome::Changed { .. } => "role-changed",
         RoleChangeOutcome::Unchanged { .. } => "role-unchanged",

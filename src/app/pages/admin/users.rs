@@ -13,10 +13,15 @@ use leptos_router::hooks::use_query_map;
 /// are validated here, where the request arrives.
 #[server(endpoint = "admin_list_users")]
 pub async fn admin_list_users(params: UserListParams) -> Result<UserListPage, AppError> {
-    super::access::require_admin().await?;
-    let query = UserListQuery::parse(&params).map_err(AppError::BadRequest)?;
-    let state = crate::state::app_state()?;
-    Ok(crate::admin::list::list_users(&state.pool, &query).await?)
+    use super::failure;
+    crate::clerk::require_admin().await.map_err(failure)?;
+    let query = UserListQuery::parse(&params)
+        .map_err(AppError::BadRequest)
+        .map_err(failure)?;
+    let state = crate::state::app_state().map_err(failure)?;
+    crate::admin::list::list_users(&state.pool, &query)
+        .await
+        .map_err(failure)
 }
 
 /// `/admin/users`: search, filters, sortable columns and keyset pages, all in the query string.

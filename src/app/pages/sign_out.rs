@@ -1,0 +1,49 @@
+use crate::error::AppError;
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+/// Signs out: revokes the Clerk session (so the provider forgets it too) and clears Clerk's
+/// cookies on our origin, then goes home.
+#[server(endpoint = "sign_out")]
+pub async fn sign_out() -> Result<(), AppError> {
+    use crate::clerk::auth::Auth;
+    use axum::http::{header, HeaderValue};
+    let state = crate::state::app_state()?;
+    let parts = use_context::<axum::http::request::Parts>()
+        .ok_or_else(|| AppError::internal("request parts missing"))?;
+    if let Some(session_id) = parts
+        .extensions
+        .get::<Auth>()
+        .and_then(Auth::claims)
+        .and_then(|claims| claims.sid.clone())
+    {
+        if let Err(error) = state.clerk.api.revoke_session(&session_id).await {
+            // The cookies go anyway; the session ends on Clerk's side when it expires.
+            tracing::warn!(%error, trace_id = error.trace_id(), "revoking the Clerk session failed");
+        }
+    }
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        for cookie in crate::clerk::sign_in::clearing_cookies(&state) {
+            if let Ok(value) = HeaderValue::from_str(&cookie) {
+                response.append_header(header::SET_COOKIE, value);
+            }
+        }
+    }
+    leptos_axum::redirect("/");
+    Ok(())
+}
+
+#[component]
+pub fn SignOutPage() -> impl IntoView {
+    let action = ServerAction::<SignOut>::new();
+    view! {
+        <Title text="Sign out"/>
+        <section class="card" style="max-width:28rem">
+            <h1>"Sign out?"</h1>
+            <p class="muted">"You can sign in again at any time."</p>
+            <ActionForm action>
+                <button type="submit">"Sign out"</button>
+            </ActionForm>
+        </section>
+    }
+}

@@ -154,7 +154,9 @@ fn UserDetail(
     };
     let deleted = user.is_deleted();
     view! {
-        <Title text=user.name.clone()/>
+        // Not the name: leptos_meta writes <title> text unescaped, and a name holding
+        // "</title><script>…" would end the element early.
+        <Title text="User details"/>
         <p><a href="/admin/users">"← All users"</a></p>
         <div class="profile-head">
             <Avatar name=user.name.clone() image_url=user.image_url.clone() large=true/>

@@ -612,3 +612,90 @@ async fn an_expired_session_is_refreshed_by_the_handshake_on_pages_but_not_on_ap
     let body = page.text().await.unwrap();
     assert!(body.contains("Hand Shake"), "still signed in: {body}");
 }
+
+#[tokio::test]
+async fn signing_out_with_a_plain_form_revokes_the_session_and_clears_the_cookies() {
+    let app = spawn_app().await;
+    let clerk_user = app.clerk_user("Out", "Going", "out@example.com").await;
+    let browser = app.signed_in_client(&clerk_user.id).await;
+    app.sync(&browser).await;
+
+    let page = browser.get("/sign-out").await;
+    assert_eq!(page.status(), 200);
+    let body = page.text().await.unwrap();
+    assert!(
+        body.contains("action=\"/api/sign_out\""),
+        "a plain form: {body}"
+    );
+
+    let response = app
+        .client
+        .post(app.url("/api/sign_out"))
+        .header("accept", "text/html")
+        .header("origin", &app.base_url)
+        .header("sec-fetch-site", "same-origin")
+        .header("cookie", &browser.cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 302);
+    assert_eq!(response.headers()["location"], "/");
+    let cleared: Vec<String> = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        cleared
+            .iter()
+            .any(|c| c.starts_with("__session=;") && c.contains("Max-Age=0")),
+        "{cleared:?}"
+    );
+    assert!(
+        cleared.iter().any(|c| c.starts_with("__client_uat=0;")),
+        "{cleared:?}"
+    );
+    assert!(
+        app.emulator()
+            .mint_session_token(&browser.signed_in.session_id)
+            .await
+            .is_err(),
+        "the provider's session is revoked"
+    );
+}
+
+#[tokio::test]
+async fn a_cross_site_post_is_refused_even_with_a_valid_session() {
+    let app = spawn_app().await;
+    let clerk_user = app.clerk_user("Cross", "Site", "csrf@example.com").await;
+    let browser = app.signed_in_client(&clerk_user.id).await;
+    app.sync(&browser).await;
+    for (origin, fetch_site) in [
+        (Some("https://evil.example"), Some("cross-site")),
+        (Some("https://evil.example"), None),
+        (None, Some("cross-site")),
+        (None, Some("same-site")),
+    ] {
+        let mut request = app
+            .client
+            .post(app.url("/api/sign_out"))
+            .header("accept", "text/html")
+            .header("cookie", &browser.cookie);
+        if let Some(origin) = origin {
+            request = request.header("origin", origin);
+        }
+        if let Some(site) = fetch_site {
+            request = request.header("sec-fetch-site", site);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), 403, "{origin:?} {fetch_site:?}");
+    }
+    assert!(
+        app.emulator()
+            .mint_session_token(&browser.signed_in.session_id)
+            .await
+            .is_ok(),
+        "nothing happened"
+    );
+}

@@ -156,7 +156,21 @@ impl LocalCluster {
             )
             .await;
         let _ = std::fs::remove_file(&pwfile);
-        result?;
+        result.map_err(|error| match (error, self.as_postgres_user) {
+            (ClusterError::Command { action, detail }, Some(_))
+                if detail.contains("Permission denied") =>
+            {
+                ClusterError::Command {
+                    action,
+                    detail: format!(
+                        "{detail}\n(hint: PostgreSQL runs as the `postgres` OS user because this \
+                         process is root; that user must be able to enter every parent folder of {})",
+                        self.root.display()
+                    ),
+                }
+            }
+            (error, _) => error,
+        })?;
         let password_file = self.password_file();
         std::fs::write(&password_file, &password).map_err(io("writing the password file"))?;
         std::fs::set_permissions(&password_file, std::fs::Permissions::from_mode(0o600))

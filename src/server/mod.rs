@@ -45,6 +45,10 @@ pub fn router(state: AppState, local_provider: Option<clerk_emulator::Emulator>)
             state.clone(),
             crate::clerk::auth::layer,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            security::same_origin_writes,
+        ))
         .layer(axum::middleware::from_fn(security::headers))
         .layer(CatchPanicLayer::custom(security::panic_response))
         .layer(TimeoutLayer::with_status_code(

@@ -28,6 +28,46 @@ pub async fn headers(request: Request<Body>, next: Next) -> Response {
     response
 }
 
+/// CSRF protection: a state-changing request must come from our own origin, judged by the
+/// browser's `Sec-Fetch-Site` and `Origin` headers. A cross-site form post is refused even with
+/// a valid session cookie. Requests with neither header do not come from a browser page, so they
+/// cannot ride on a victim's cookies (and the cookies are SameSite=Lax anyway). Webhooks are
+/// server-to-server and verified by signature; the local provider guards its own forms.
+pub async fn same_origin_writes(
+    axum::extract::State(state): axum::extract::State<crate::state::AppState>,
+    request: Request<Body>,
+    next: Next,
+) -> Response {
+    let method = request.method();
+    let writes = !(method == axum::http::Method::GET
+        || method == axum::http::Method::HEAD
+        || method == axum::http::Method::OPTIONS);
+    let path = request.uri().path();
+    let exempt =
+        path.starts_with("/api/webhooks/") || path.starts_with(crate::clerk::LOCAL_PROVIDER_PATH);
+    if writes && !exempt && !is_same_origin(request.headers(), &state.config.app_origin) {
+        tracing::warn!(path, "refused a cross-site write");
+        return (
+            StatusCode::FORBIDDEN,
+            "Cross-site requests may not change anything here.",
+        )
+            .into_response();
+    }
+    next.run(request).await
+}
+
+fn is_same_origin(headers: &axum::http::HeaderMap, app_origin: &str) -> bool {
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        if site != "same-origin" && site != "none" {
+            return false;
+        }
+    }
+    match headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+        Some(origin) => origin.trim_end_matches('/') == app_origin.trim_end_matches('/'),
+        None => true,
+    }
+}
+
 /// A panic becomes an opaque 500; the panic message goes to the log only.
 pub fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
     let detail = panic

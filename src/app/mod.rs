@@ -10,7 +10,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
-    SsrMode, StaticSegment,
+    ParamSegment, SsrMode, StaticSegment,
 };
 
 /// Where the stylesheet is served; the query string changes with its content.
@@ -59,6 +59,9 @@ pub fn App() -> impl IntoView {
                             <Route path=StaticSegment("") view=pages::home::HomePage ssr=SsrMode::Async/>
                             <Route path=StaticSegment("profile") view=pages::profile::ProfilePage ssr=SsrMode::Async/>
                             <Route path=StaticSegment("sign-out") view=pages::sign_out::SignOutPage ssr=SsrMode::Async/>
+                            <Route path=StaticSegment("admin") view=pages::admin::overview::AdminOverviewPage ssr=SsrMode::Async/>
+                            <Route path=(StaticSegment("admin"), StaticSegment("users")) view=pages::admin::users::AdminUsersPage ssr=SsrMode::Async/>
+                            <Route path=(StaticSegment("admin"), StaticSegment("users"), ParamSegment("id")) view=pages::admin::user::AdminUserPage ssr=SsrMode::Async/>
                         </Routes>
                     }.into_any(),
                 }}

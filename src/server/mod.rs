@@ -26,6 +26,10 @@ pub fn router(state: AppState, local_provider: Option<clerk_emulator::Emulator>)
     let router = Router::new()
         .route(crate::app::STYLESHEET_PATH, get(assets::stylesheet))
         .route("/health", get(health))
+        .route(
+            "/profile/data.json",
+            get(crate::admin::export::download_my_data),
+        )
         .route("/sign-in", get(crate::clerk::sign_in::sign_in))
         .route(
             crate::clerk::redirects::SYNC_PATH,
@@ -144,6 +148,26 @@ async fn stop_cluster(cluster: Option<LocalCluster>) {
 pub async fn run(config: Config) -> Result<(), String> {
     let (options, cluster) = open_database(&config).await?;
     let result = serve_until_shutdown(config, options).await;
+    stop_cluster(cluster).await;
+    result
+}
+
+/// Runs `work` with a migrated pool on the configured database (starting the local cluster when
+/// needed, and stopping it again afterwards): for one-shot commands such as `users set-role`.
+pub async fn with_migrated_pool<T, F, Fut>(config: Config, work: F) -> Result<T, String>
+where
+    F: FnOnce(sqlx::PgPool) -> Fut,
+    Fut: std::future::Future<Output = Result<T, String>>,
+{
+    let (options, cluster) = open_database(&config).await?;
+    let result = async {
+        let pool = crate::db::connect(options, 2).await?;
+        crate::db::migrate(&pool).await?;
+        let result = work(pool.clone()).await;
+        pool.close().await;
+        result
+    }
+    .await;
     stop_cluster(cluster).await;
     result
 }

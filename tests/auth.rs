@@ -699,3 +699,106 @@ async fn a_cross_site_post_is_refused_even_with_a_valid_session() {
         "nothing happened"
     );
 }
+
+/// The authorization matrix of every server function: signed out, user, admin, deleted user.
+#[tokio::test]
+async fn every_server_function_authorises_itself() {
+    let app = spawn_app().await;
+    let mut browsers = Vec::new();
+    for (name, role) in [("Us Er", "user"), ("Ad Min", "admin"), ("De Leted", "user")] {
+        let (first, last) = name.split_once(' ').unwrap();
+        let email = format!("{}@example.com", first.to_lowercase());
+        let clerk_user = app.clerk_user(first, last, &email).await;
+        let browser = app.signed_in_client(&clerk_user.id).await;
+        app.sync(&browser).await;
+        app.set_role(&clerk_user.id, role).await;
+        browsers.push((clerk_user.id, browser));
+    }
+    // The third person is deleted here (their Clerk session lives on).
+    let deleted_clerk_id = browsers[2].0.clone();
+    app.state
+        .users
+        .delete_user(&warden::users::ClerkUserId::new(&deleted_clerk_id))
+        .await
+        .unwrap();
+    let target: uuid::Uuid = sqlx::query_scalar("SELECT id FROM users WHERE clerk_user_id = $1")
+        .bind(&browsers[0].0)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let target = target.to_string();
+
+    let calls: Vec<(&str, Vec<(&str, &str)>)> = vec![
+        ("/api/get_current_user", vec![("include_user", "true")]),
+        ("/api/my_profile", vec![]),
+        ("/api/refresh_from_clerk", vec![]),
+        ("/api/admin_overview", vec![]),
+        ("/api/admin_list_users", vec![("params[q]", "")]),
+        ("/api/admin_user_detail", vec![("id", &target)]),
+        (
+            "/api/admin_set_user_role",
+            vec![
+                ("user_id", &target),
+                ("role", "user"),
+                ("expected_role", "user"),
+            ],
+        ),
+    ];
+    let admin_only = |path: &str| path.starts_with("/api/admin_");
+    for (path, form) in &calls {
+        let call = |cookie: Option<&str>| {
+            let mut request = app
+                .client
+                .post(app.url(path))
+                .header("origin", &app.base_url)
+                .form(form);
+            if let Some(cookie) = cookie {
+                request = request.header("cookie", cookie.to_owned());
+            }
+            request.send()
+        };
+        let signed_out = call(None).await.unwrap().status().as_u16();
+        let user = call(Some(&browsers[0].1.cookie))
+            .await
+            .unwrap()
+            .status()
+            .as_u16();
+        let admin = call(Some(&browsers[1].1.cookie))
+            .await
+            .unwrap()
+            .status()
+            .as_u16();
+        let deleted = call(Some(&browsers[2].1.cookie))
+            .await
+            .unwrap()
+            .status()
+            .as_u16();
+        assert_eq!(signed_out, 401, "{path} signed out");
+        assert_eq!(
+            user,
+            if admin_only(path) { 403 } else { 200 },
+            "{path} as a user"
+        );
+        assert!(admin == 200 || admin == 302, "{path} as an admin: {admin}");
+        assert_eq!(deleted, 403, "{path} as a deleted user");
+    }
+
+    // A malformed call is the caller's mistake: 400, not 500.
+    let malformed = app
+        .client
+        .post(app.url("/api/admin_set_user_role"))
+        .header("origin", &app.base_url)
+        .header("cookie", &browsers[1].1.cookie)
+        .form(&[("user_id", target.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(malformed.status(), 400);
+
+    // And the pages: a deleted user gets the designed 403 page.
+    for path in ["/profile", "/admin", "/admin/users"] {
+        let response = browsers[2].1.get(path).await;
+        assert_eq!(response.status(), 403, "{path}");
+        assert!(response.text().await.unwrap().contains("deleted"), "{path}");
+    }
+}

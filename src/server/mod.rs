@@ -37,6 +37,7 @@ pub fn router(state: AppState, local_provider: Option<clerk_emulator::Emulator>)
         )
         .leptos_routes(&state, routes, move || shell(options.clone()))
         .fallback(assets::fallback)
+        .layer(axum::middleware::from_fn(security::server_fn_status))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::clerk::guard::layer,

@@ -205,12 +205,15 @@ async fn serve_until_shutdown(
         );
     }
     let state = AppState::new(config, pool, clerk)?;
+    let user_changes = state.users.follow_database_changes();
     tracing::info!("listening on http://{addr}");
     let app = router(state, local.map(|local| local.emulator));
-    axum::serve(listener, app)
+    let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await
-        .map_err(|error| format!("server error: {error}"))
+        .map_err(|error| format!("server error: {error}"));
+    user_changes.abort();
+    served
 }
 
 /// Creates `name` on the cluster when it does not exist yet.

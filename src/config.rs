@@ -77,6 +77,9 @@ pub struct Config {
     pub assets_dir: PathBuf,
     pub cache_max_entries: u64,
     pub cache_ttl: Duration,
+    /// Session-token lifetime of the built-in local provider (Clerk's is 60 s); shorter in
+    /// browser tests that check a token lapsing between clicks.
+    pub local_clerk_token_lifetime: Duration,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -179,6 +182,18 @@ impl Config {
         if cache_ttl_seconds == 0 {
             return Err(ConfigError::new("CACHE_TTL_SECONDS", "must be at least 1"));
         }
+        let local_clerk_token_seconds: u64 = parse(
+            &lookup,
+            "LOCAL_CLERK_TOKEN_LIFETIME_SECONDS",
+            "a whole number of seconds",
+        )?
+        .unwrap_or(60);
+        if local_clerk_token_seconds == 0 {
+            return Err(ConfigError::new(
+                "LOCAL_CLERK_TOKEN_LIFETIME_SECONDS",
+                "must be at least 1",
+            ));
+        }
         Ok(Config {
             env,
             site_addr,
@@ -190,6 +205,7 @@ impl Config {
             assets_dir,
             cache_max_entries,
             cache_ttl: Duration::from_secs(cache_ttl_seconds),
+            local_clerk_token_lifetime: Duration::from_secs(local_clerk_token_seconds),
         })
     }
 }

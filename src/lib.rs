@@ -3,6 +3,7 @@
 //! The module map. Code that only makes sense on the server sits behind the `ssr` feature so
 //! that a `hydrate` (wasm) build of the same crate can follow.
 
+pub mod admin;
 pub mod app;
 pub mod error;
 pub mod users;

@@ -622,3 +622,193 @@ async fn an_expired_session_is_refreshed_by_the_handshake_on_pages_but_not_on_ap
     let body = page.text().await.unwrap();
     assert!(body.contains("Hand Shake"), "still signed in: {body}");
 }
+
+#[tokio::test]
+async fn signing_out_with_a_plain_form_revokes_the_session_and_clears_the_cookies() {
+    let app = spawn_app().await;
+    let clerk_user = app.clerk_user("Out", "Going", "out@example.com").await;
+    let browser = app.signed_in_client(&clerk_user.id).await;
+    app.sync(&browser).await;
+
+    let page = browser.get("/sign-out").await;
+    assert_eq!(page.status(), 200);
+    let body = page.text().await.unwrap();
+    assert!(
+        body.contains("action=\"/api/sign_out\""),
+        "a plain form: {body}"
+    );
+
+    let response = app
+        .client
+        .post(app.url("/api/sign_out"))
+        .header("accept", "text/html")
+        .header("origin", &app.base_url)
+        .header("sec-fetch-site", "same-origin")
+        .header("cookie", &browser.cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 302);
+    assert_eq!(response.headers()["location"], "/");
+    let cleared: Vec<String> = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        cleared
+            .iter()
+            .any(|c| c.starts_with("__session=;") && c.contains("Max-Age=0")),
+        "{cleared:?}"
+    );
+    assert!(
+        cleared.iter().any(|c| c.starts_with("__client_uat=0;")),
+        "{cleared:?}"
+    );
+    assert!(
+        app.emulator()
+            .mint_session_token(&browser.signed_in.session_id)
+            .await
+            .is_err(),
+        "the provider's session is revoked"
+    );
+}
+
+#[tokio::test]
+async fn a_cross_site_post_is_refused_even_with_a_valid_session() {
+    let app = spawn_app().await;
+    let clerk_user = app.clerk_user("Cross", "Site", "csrf@example.com").await;
+    let browser = app.signed_in_client(&clerk_user.id).await;
+    app.sync(&browser).await;
+    for (origin, fetch_site) in [
+        (Some("https://evil.example"), Some("cross-site")),
+        (Some("https://evil.example"), None),
+        (None, Some("cross-site")),
+        (None, Some("same-site")),
+    ] {
+        let mut request = app
+            .client
+            .post(app.url("/api/sign_out"))
+            .header("accept", "text/html")
+            .header("cookie", &browser.cookie);
+        if let Some(origin) = origin {
+            request = request.header("origin", origin);
+        }
+        if let Some(site) = fetch_site {
+            request = request.header("sec-fetch-site", site);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), 403, "{origin:?} {fetch_site:?}");
+    }
+    assert!(
+        app.emulator()
+            .mint_session_token(&browser.signed_in.session_id)
+            .await
+            .is_ok(),
+        "nothing happened"
+    );
+}
+
+/// The authorization matrix of every server function: signed out, user, admin, deleted user.
+#[tokio::test]
+async fn every_server_function_authorises_itself() {
+    let app = spawn_app().await;
+    let mut browsers = Vec::new();
+    for (name, role) in [("Us Er", "user"), ("Ad Min", "admin"), ("De Leted", "user")] {
+        let (first, last) = name.split_once(' ').unwrap();
+        let email = format!("{}@example.com", first.to_lowercase());
+        let clerk_user = app.clerk_user(first, last, &email).await;
+        let browser = app.signed_in_client(&clerk_user.id).await;
+        app.sync(&browser).await;
+        app.set_role(&clerk_user.id, role).await;
+        browsers.push((clerk_user.id, browser));
+    }
+    // The third person is deleted here (their Clerk session lives on).
+    let deleted_clerk_id = browsers[2].0.clone();
+    app.state
+        .users
+        .delete_user(&warden::users::ClerkUserId::new(&deleted_clerk_id))
+        .await
+        .unwrap();
+    let target: uuid::Uuid = sqlx::query_scalar("SELECT id FROM users WHERE clerk_user_id = $1")
+        .bind(&browsers[0].0)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let target = target.to_string();
+
+    let calls: Vec<(&str, Vec<(&str, &str)>)> = vec![
+        ("/api/get_current_user", vec![("include_user", "true")]),
+        ("/api/my_profile", vec![]),
+        ("/api/refresh_from_clerk", vec![]),
+        ("/api/admin_overview", vec![]),
+        ("/api/admin_list_users", vec![("params[q]", "")]),
+        ("/api/admin_user_detail", vec![("id", &target)]),
+        (
+            "/api/admin_set_user_role",
+            vec![
+                ("user_id", &target),
+                ("role", "user"),
+                ("expected_role", "user"),
+            ],
+        ),
+    ];
+    let admin_only = |path: &str| path.starts_with("/api/admin_");
+    for (path, form) in &calls {
+        let call = |cookie: Option<&str>| {
+            let mut request = app
+                .client
+                .post(app.url(path))
+                .header("origin", &app.base_url)
+                .form(form);
+            if let Some(cookie) = cookie {
+                request = request.header("cookie", cookie.to_owned());
+            }
+            request.send()
+        };
+        let signed_out = call(None).await.unwrap().status().as_u16();
+        let user = call(Some(&browsers[0].1.cookie))
+            .await
+            .unwrap()
+            .status()
+            .as_u16();
+        let admin = call(Some(&browsers[1].1.cookie))
+            .await
+            .unwrap()
+            .status()
+            .as_u16();
+        let deleted = call(Some(&browsers[2].1.cookie))
+            .await
+            .unwrap()
+            .status()
+            .as_u16();
+        assert_eq!(signed_out, 401, "{path} signed out");
+        assert_eq!(
+            user,
+            if admin_only(path) { 403 } else { 200 },
+            "{path} as a user"
+        );
+        assert!(admin == 200 || admin == 302, "{path} as an admin: {admin}");
+        assert_eq!(deleted, 403, "{path} as a deleted user");
+    }
+
+    // A malformed call is the caller's mistake: 400, not 500.
+    let malformed = app
+        .client
+        .post(app.url("/api/admin_set_user_role"))
+        .header("origin", &app.base_url)
+        .header("cookie", &browsers[1].1.cookie)
+        .form(&[("user_id", target.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(malformed.status(), 400);
+
+    // And the pages: a deleted user gets the designed 403 page.
+    for path in ["/profile", "/admin", "/admin/users"] {
+        let response = browsers[2].1.get(path).await;
+        assert_eq!(response.status(), 403, "{path}");
+        assert!(response.text().await.unwrap().contains("deleted"), "{path}");
+    }
+}

@@ -10,7 +10,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
-    SsrMode, StaticSegment,
+    ParamSegment, SsrMode, StaticSegment,
 };
 
 /// Where the stylesheet is served; the query string changes with its content.
@@ -47,8 +47,10 @@ pub fn App() -> impl IntoView {
     let forced = use_context::<ForcedError>();
     view! {
         <Stylesheet id="warden" href=stylesheet_href()/>
+        // leptos_meta writes the title into <head> unescaped: escape it here, once, for every
+        // page, so that no title can carry markup (pages also keep user data out of titles).
         <Title formatter=|title: String| {
-            if title.is_empty() { "warden".to_owned() } else { format!("{title} · warden") }
+            if title.is_empty() { "warden".to_owned() } else { format!("{} · warden", escape_text(&title)) }
         }/>
         <Router>
             <Layout>
@@ -59,6 +61,9 @@ pub fn App() -> impl IntoView {
                             <Route path=StaticSegment("") view=pages::home::HomePage ssr=SsrMode::Async/>
                             <Route path=StaticSegment("profile") view=pages::profile::ProfilePage ssr=SsrMode::Async/>
                             <Route path=StaticSegment("sign-out") view=pages::sign_out::SignOutPage ssr=SsrMode::Async/>
+                            <Route path=StaticSegment("admin") view=pages::admin::overview::AdminOverviewPage ssr=SsrMode::Async/>
+                            <Route path=(StaticSegment("admin"), StaticSegment("users")) view=pages::admin::users::AdminUsersPage ssr=SsrMode::Async/>
+                            <Route path=(StaticSegment("admin"), StaticSegment("users"), ParamSegment("id")) view=pages::admin::user::AdminUserPage ssr=SsrMode::Async/>
                         </Routes>
                     }.into_any(),
                 }}
@@ -89,6 +94,21 @@ pub fn server_fn_failure(error: AppError) -> AppError {
         }
     }
     error
+}
+
+fn escape_text(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '"' => escaped.push_str("&quot;"),
+            '\'' => escaped.push_str("&#39;"),
+            c => escaped.push(c),
+        }
+    }
+    escaped
 }
 
 fn stylesheet_href() -> String {

@@ -103,6 +103,7 @@ impl LocalProvider {
             webhook_endpoints: vec![format!("{origin}/api/webhooks/clerk")],
             allowed_redirect_origins: vec![origin.to_owned()],
             storage: clerk_emulator::Storage::File(config.data_dir.join("local-clerk.json")),
+            token_lifetime: config.local_clerk_token_lifetime,
             ..clerk_emulator::Config::default()
         };
         let emulator = clerk_emulator::Emulator::new(emulator_config)

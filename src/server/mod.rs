@@ -35,6 +35,10 @@ pub fn router(state: AppState, local_provider: Option<clerk_emulator::Emulator>)
             post(crate::webhooks::clerk_webhook)
                 .layer(DefaultBodyLimit::max(crate::webhooks::MAX_BODY_BYTES)),
         )
+        .route(
+            "/profile/data.json",
+            get(crate::admin::export::download_my_data),
+        )
         .route("/sign-in", get(crate::clerk::sign_in::sign_in))
         .route(
             crate::clerk::redirects::SYNC_PATH,
@@ -42,6 +46,7 @@ pub fn router(state: AppState, local_provider: Option<clerk_emulator::Emulator>)
         )
         .leptos_routes(&state, routes, move || shell(options.clone()))
         .fallback(assets::fallback)
+        .layer(axum::middleware::from_fn(security::server_fn_status))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::clerk::guard::layer,
@@ -49,6 +54,10 @@ pub fn router(state: AppState, local_provider: Option<clerk_emulator::Emulator>)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::clerk::auth::layer,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            security::same_origin_writes,
         ))
         .layer(axum::middleware::from_fn(security::headers))
         .layer(CatchPanicLayer::custom(security::panic_response))
@@ -153,6 +162,26 @@ pub async fn run(config: Config) -> Result<(), String> {
     result
 }
 
+/// Runs `work` with a migrated pool on the configured database (starting the local cluster when
+/// needed, and stopping it again afterwards): for one-shot commands such as `users set-role`.
+pub async fn with_migrated_pool<T, F, Fut>(config: Config, work: F) -> Result<T, String>
+where
+    F: FnOnce(sqlx::PgPool) -> Fut,
+    Fut: std::future::Future<Output = Result<T, String>>,
+{
+    let (options, cluster) = open_database(&config).await?;
+    let result = async {
+        let pool = crate::db::connect(options, 2).await?;
+        crate::db::migrate(&pool).await?;
+        let result = work(pool.clone()).await;
+        pool.close().await;
+        result
+    }
+    .await;
+    stop_cluster(cluster).await;
+    result
+}
+
 /// Applies the migrations and exits.
 pub async fn migrate_only(config: Config) -> Result<(), String> {
     let (options, cluster) = open_database(&config).await?;
@@ -186,6 +215,7 @@ async fn serve_until_shutdown(
         );
     }
     let state = AppState::new(config, pool, clerk)?;
+    let user_changes = state.users.follow_database_changes();
     // The metadata outbox: its state is all in the database, so stopping it between two
     // rounds loses nothing, and another instance's worker may run at the same time.
     let worker = crate::sync::outbox::Outbox::from_state(&state, Default::default()).spawn();
@@ -196,6 +226,7 @@ async fn serve_until_shutdown(
         .await
         .map_err(|error| format!("server error: {error}"));
     worker.shutdown().await;
+    user_changes.abort();
     served
 }
 

@@ -28,6 +28,46 @@ pub async fn headers(request: Request<Body>, next: Next) -> Response {
     response
 }
 
+/// CSRF protection: a state-changing request must come from our own origin, judged by the
+/// browser's `Sec-Fetch-Site` and `Origin` headers. A cross-site form post is refused even with
+/// a valid session cookie. Requests with neither header do not come from a browser page, so they
+/// cannot ride on a victim's cookies (and the cookies are SameSite=Lax anyway). Webhooks are
+/// server-to-server and verified by signature; the local provider guards its own forms.
+pub async fn same_origin_writes(
+    axum::extract::State(state): axum::extract::State<crate::state::AppState>,
+    request: Request<Body>,
+    next: Next,
+) -> Response {
+    let method = request.method();
+    let writes = !(method == axum::http::Method::GET
+        || method == axum::http::Method::HEAD
+        || method == axum::http::Method::OPTIONS);
+    let path = request.uri().path();
+    let exempt =
+        path.starts_with("/api/webhooks/") || path.starts_with(crate::clerk::LOCAL_PROVIDER_PATH);
+    if writes && !exempt && !is_same_origin(request.headers(), &state.config.app_origin) {
+        tracing::warn!(path, "refused a cross-site write");
+        return (
+            StatusCode::FORBIDDEN,
+            "Cross-site requests may not change anything here.",
+        )
+            .into_response();
+    }
+    next.run(request).await
+}
+
+fn is_same_origin(headers: &axum::http::HeaderMap, app_origin: &str) -> bool {
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        if site != "same-origin" && site != "none" {
+            return false;
+        }
+    }
+    match headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+        Some(origin) => origin.trim_end_matches('/') == app_origin.trim_end_matches('/'),
+        None => true,
+    }
+}
+
 /// A panic becomes an opaque 500; the panic message goes to the log only.
 pub fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
     let detail = panic
@@ -79,3 +119,27 @@ async fn without_inline_scripts(response: Response) -> Response {
 }
 
 const MAX_PAGE_BYTES: usize = 16 * 1024 * 1024;
+
+/// Leptos answers 500 for every server-function error, including bad arguments that never
+/// reached our code. When the body is one of our [`AppError`]s, its own status is the right one:
+/// a malformed call is a 400, a signed-out one a 401, whatever path the error took.
+///
+/// [`AppError`]: crate::error::AppError
+pub async fn server_fn_status(request: Request<Body>, next: Next) -> Response {
+    let is_server_fn = request.uri().path().starts_with("/api/");
+    let response = next.run(request).await;
+    if !is_server_fn || response.status() != StatusCode::INTERNAL_SERVER_ERROR {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let bytes = match axum::body::to_bytes(body, 64 * 1024).await {
+        Ok(bytes) => bytes,
+        Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    };
+    if let Ok(error) = serde_json::from_slice::<crate::error::AppError>(&bytes) {
+        if let Ok(status) = StatusCode::from_u16(error.status_code()) {
+            parts.status = status;
+        }
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}

@@ -1,2 +1,3 @@
 pub mod avatar;
+pub mod chart;
 pub mod layout;

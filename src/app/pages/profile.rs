@@ -78,7 +78,7 @@ pub fn ProfilePage() -> impl IntoView {
                                 <dt>"Last updated"</dt><dd>{format_date(user.updated_at)}</dd>
                             </dl>
                         </section>
-                        <div class="actions" style="margin-top:1rem">
+                        <div class="actions spaced">
                             <ActionForm action=refresh>
                                 <button type="submit">"Refresh from Clerk"</button>
                             </ActionForm>

@@ -38,7 +38,7 @@ pub fn SignOutPage() -> impl IntoView {
     let action = ServerAction::<SignOut>::new();
     view! {
         <Title text="Sign out"/>
-        <section class="card" style="max-width:28rem">
+        <section class="card narrow">
             <h1>"Sign out?"</h1>
             <p class="muted">"You can sign in again at any time."</p>
             <ActionForm action>

@@ -1,0 +1,46 @@
+import { test, expect } from '@playwright/test';
+
+// Issues 3 and 4: sign up through the local Clerk-compatible provider, land back signed in,
+// stay signed in across a session-token expiry, sign out. Runs with JavaScript on and off.
+test('sign up, see the profile, survive a token expiry, sign out', async ({ page }, testInfo) => {
+  const tag = `${testInfo.project.name.replace(/[^a-z]/g, '')}${Date.now()}`;
+  const email = `ada.${tag}@example.com`;
+
+  await page.goto('/');
+  await expect(page.getByText('Development mode')).toBeVisible();
+
+  // A protected page sends us to the provider's sign-in page, with a way back.
+  await page.goto('/profile');
+  await expect(page).toHaveURL(/\/__clerk\/sign-in\?redirect_url=/);
+  await page.getByLabel('First name').fill('Ada');
+  await page.getByLabel('Last name').fill('Lovelace');
+  await page.getByLabel('Username').fill(`ada${tag}`.slice(0, 40));
+  await page.getByLabel('Email address').fill(email);
+  await page.getByRole('button', { name: 'Create user and sign in' }).click();
+
+  // Back on our profile page, synced on the way.
+  await expect(page).toHaveURL(/\/profile$/);
+  await expect(page.getByRole('heading', { level: 1, name: 'Ada Lovelace' })).toBeVisible();
+  await expect(page.getByText(email).first()).toBeVisible();
+  await page.screenshot({ path: testInfo.outputPath('profile.png'), fullPage: true });
+
+  // The session token lives 3 s here (plus Clerk's 5 s skew): let it lapse between clicks.
+  await page.waitForTimeout(9_000);
+  await page.getByRole('link', { name: 'Profile' }).click();
+  await expect(page).toHaveURL(/\/profile$/);
+  await expect(page.getByRole('heading', { level: 1, name: 'Ada Lovelace' })).toBeVisible();
+
+  // "Refresh from Clerk" is a plain form.
+  await page.getByRole('button', { name: 'Refresh from Clerk' }).click();
+  await expect(page.getByText('Your profile was refreshed from Clerk.')).toBeVisible();
+
+  // Sign out.
+  await page.getByRole('link', { name: 'Sign out' }).click();
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await expect(page).toHaveURL(/\/$/);
+  await expect(page.getByRole('link', { name: 'Sign in' })).toBeVisible();
+
+  // Really signed out: the profile asks to sign in again.
+  await page.goto('/profile');
+  await expect(page).toHaveURL(/\/__clerk\/sign-in/);
+});

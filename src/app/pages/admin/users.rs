@@ -1,0 +1,320 @@
+use super::format_date;
+use crate::admin::model::{
+    SortDirection, SortField, UserListPage, UserListParams, UserListQuery, UserListRow,
+};
+use crate::app::pages::error::ErrorPage;
+use crate::error::AppError;
+use crate::users::Role;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+/// One page of the admin user list (admins only). The parameters are the URL's, unparsed: they
+/// are validated here, where the request arrives.
+#[server(endpoint = "admin_list_users")]
+pub async fn admin_list_users(params: UserListParams) -> Result<UserListPage, AppError> {
+    use super::failure;
+    crate::clerk::require_admin().await.map_err(failure)?;
+    let query = UserListQuery::parse(&params)
+        .map_err(AppError::BadRequest)
+        .map_err(failure)?;
+    let state = crate::state::app_state().map_err(failure)?;
+    crate::admin::list::list_users(&state.pool, &query)
+        .await
+        .map_err(failure)
+}
+
+/// `/admin/users`: search, filters, sortable columns and keyset pages, all in the query string.
+#[component]
+pub fn AdminUsersPage() -> impl IntoView {
+    let query = use_query_map();
+    let params = move || {
+        let query = query.get();
+        UserListParams {
+            q: query.get("q"),
+            role: query.get("role"),
+            deleted: query.get("deleted"),
+            sort: query.get("sort"),
+            dir: query.get("dir"),
+            after: query.get("after"),
+            before: query.get("before"),
+            size: query.get("size"),
+        }
+    };
+    view! {
+        <Title text="Users"/>
+        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || {
+                let params = params();
+                Suspend::new(async move {
+                    // The server function checks access first, then the parameters: a signed-out
+                    // visitor learns nothing from a bad URL.
+                    let page = admin_list_users(params.clone()).await;
+                    match (page, UserListQuery::parse(&params)) {
+                        (Ok(page), Ok(query)) => view! { <UserList query page/> }.into_any(),
+                        (Err(error), _) => view! { <ErrorPage error/> }.into_any(),
+                        (Ok(_), Err(message)) => {
+                            view! { <ErrorPage error=AppError::BadRequest(message)/> }.into_any()
+                        }
+                    }
+                })
+            }}
+        </Suspense>
+    }
+}
+
+#[component]
+fn UserList(query: UserListQuery, page: UserListPage) -> impl IntoView {
+    let view_params = query.view_params();
+    let first_page_href = format!("/admin/users{}", view_params.to_query_string());
+    let page_href = |after: Option<String>, before: Option<String>| {
+        let params = UserListParams {
+            after,
+            before,
+            ..view_params.clone()
+        };
+        format!("/admin/users{}", params.to_query_string())
+    };
+    let next_href = page
+        .next
+        .clone()
+        .map(|cursor| page_href(Some(cursor), None));
+    let previous_href = page
+        .previous
+        .clone()
+        .map(|cursor| page_href(None, Some(cursor)));
+    let on_later_page = !matches!(query.from, crate::admin::model::PageFrom::Start);
+    let empty = page.rows.is_empty();
+    let rows = page
+        .rows
+        .into_iter()
+        .map(|row| view! { <UserRow row/> })
+        .collect_view();
+    let headers = [
+        (SortField::Name, "Name"),
+        (SortField::Email, "Email"),
+        (SortField::Role, "Role"),
+    ]
+    .into_iter()
+    .map(|(field, label)| view! { <SortHeader query=query.clone() field label/> })
+    .collect_view();
+    let searching = !query.search.is_empty() || query.role.is_some() || query.include_deleted;
+    view! {
+        <h1>"Users"</h1>
+        <form class="card search-form" method="get" action="/admin/users" role="search">
+            <div class="form-row">
+                <div class="field">
+                    <label for="q">"Search name or email"</label>
+                    <input type="search" id="q" name="q" value=query.search.clone()
+                        maxlength=crate::admin::model::MAX_SEARCH_CHARS.to_string()
+                        placeholder="e.g. ada or @example.com"/>
+                </div>
+                <div class="field field-narrow">
+                    <label for="role">"Role"</label>
+                    <select id="role" name="role">
+                        <option value="" selected=query.role.is_none()>"All roles"</option>
+                        <option value="admin" selected=query.role == Some(Role::Admin)>"Admins"</option>
+                        <option value="user" selected=query.role == Some(Role::User)>"Users"</option>
+                    </select>
+                </div>
+                <div class="field field-inline">
+                    <input type="checkbox" id="deleted" name="deleted" value="1"
+                        checked=query.include_deleted/>
+                    <label for="deleted">"Include deleted"</label>
+                </div>
+                {(query.sort != SortField::default()).then(|| view! {
+                    <input type="hidden" name="sort" value=query.sort.as_str()/>
+                })}
+                {(query.direction != query.sort.natural_direction()).then(|| view! {
+                    <input type="hidden" name="dir" value=query.direction.as_str()/>
+                })}
+                <div class="actions">
+                    <button type="submit">"Search"</button>
+                    {searching.then(|| view! { <a class="button secondary" href="/admin/users">"Clear"</a> })}
+                </div>
+            </div>
+        </form>
+        <p class="muted" aria-live="polite">
+            {page.total.describe()}
+            {(!query.search.is_empty()).then(|| format!(" matching “{}”", query.search))}
+        </p>
+        <div class="table-wrap">
+            <table>
+                <caption class="visually-hidden">"Users, sorted by " {query.sort.as_str()} " " {match query.direction { SortDirection::Asc => "ascending", SortDirection::Desc => "descending" }}</caption>
+                <thead>
+                    <tr>
+                        {headers}
+                        <th scope="col">"Status"</th>
+                        <SortHeader query=query.clone() field=SortField::Created label="Created"/>
+                    </tr>
+                </thead>
+                <tbody>
+                    {rows}
+                    {empty.then(|| view! {
+                        <tr><td colspan="5" class="muted">"No users match."</td></tr>
+                    })}
+                </tbody>
+            </table>
+        </div>
+        <nav class="pager" aria-label="Pages">
+            <span>
+                {previous_href.map(|href| view! { <a class="button secondary" rel="prev" href=href>"← Previous"</a> })}
+            </span>
+            <span>
+                {on_later_page.then(|| view! { <a href=first_page_href.clone()>"First page"</a> })}
+            </span>
+            <span>
+                {next_href.map(|href| view! { <a class="button secondary" rel="next" href=href>"Next →"</a> })}
+            </span>
+        </nav>
+    }
+}
+
+/// A column header that sorts by its column; a second click reverses the order.
+#[component]
+fn SortHeader(query: UserListQuery, field: SortField, label: &'static str) -> impl IntoView {
+    let active = query.sort == field;
+    let direction = if active {
+        query.direction.reversed()
+    } else {
+        field.natural_direction()
+    };
+    let target = UserListQuery {
+        sort: field,
+        direction,
+        from: crate::admin::model::PageFrom::Start,
+        ..query.clone()
+    };
+    let href = format!("/admin/users{}", target.view_params().to_query_string());
+    let aria_sort = match (active, query.direction) {
+        (false, _) => "none",
+        (true, SortDirection::Asc) => "ascending",
+        (true, SortDirection::Desc) => "descending",
+    };
+    let arrow = match (active, query.direction) {
+        (false, _) => "",
+        (true, SortDirection::Asc) => " ▲",
+        (true, SortDirection::Desc) => " ▼",
+    };
+    let title = format!(
+        "Sort by {} {}",
+        label.to_lowercase(),
+        match direction {
+            SortDirection::Asc => "ascending",
+            SortDirection::Desc => "descending",
+        }
+    );
+    view! {
+        <th scope="col" aria-sort=aria_sort>
+            <a href=href title=title>{label}<span aria-hidden="true">{arrow}</span></a>
+        </th>
+    }
+}
+
+#[component]
+fn UserRow(row: UserListRow) -> impl IntoView {
+    let href = format!("/admin/users/{}", row.id);
+    view! {
+        <tr>
+            <td>
+                <span class="cell-user">
+                    <Avatar name=row.name.clone() image_url=row.image_url.clone()/>
+                    <a href=href>{row.name.clone()}</a>
+                </span>
+            </td>
+            <td class="mono">{row.email.clone()}</td>
+            <td><RoleBadge role=row.role/></td>
+            <td><StatusBadge deleted=row.deleted/></td>
+            <td>{format_date(row.created_at)}</td>
+        </tr>
+    }
+}
+
+/// The user's picture, or their initial when they have none. Decorative: the name is beside it.
+#[component]
+pub fn Avatar(
+    name: String,
+    image_url: Option<String>,
+    #[prop(optional)] large: bool,
+) -> impl IntoView {
+    let class = if large { "avatar large" } else { "avatar" };
+    match image_url.filter(|url| url.starts_with("https://")) {
+        Some(url) => {
+            view! { <img class=class src=url alt="" loading="lazy" referrerpolicy="no-referrer"/> }
+                .into_any()
+        }
+        None => {
+            let initial: String = name
+                .chars()
+                .next()
+                .map(|c| c.to_uppercase().collect())
+                .unwrap_or_default();
+            view! { <span class=class aria-hidden="true">{initial}</span> }.into_any()
+        }
+    }
+}
+
+#[component]
+pub fn RoleBadge(role: Role) -> impl IntoView {
+    let class = match role {
+        Role::Admin => "badge admin",
+        Role::User => "badge",
+    };
+    view! { <span class=class>{role.as_str()}</span> }
+}
+
+#[component]
+pub fn StatusBadge(deleted: bool) -> impl IntoView {
+    if deleted {
+        view! { <span class="badge deleted">"deleted"</span> }
+    } else {
+        view! { <span class="badge active">"active"</span> }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::admin::model::Total;
+    use crate::users::UserId;
+
+    pub const HOSTILE_NAMES: [&str; 2] = [
+        "<script>alert(1)</script>",
+        "\"><img src=x onerror=alert(1)>",
+    ];
+
+    #[test]
+    fn names_and_emails_are_shown_literally() {
+        let owner = Owner::new();
+        owner.set();
+        let rows = HOSTILE_NAMES
+            .iter()
+            .map(|name| UserListRow {
+                id: UserId(uuid::Uuid::new_v4()),
+                name: name.to_string(),
+                email: format!("{name}@example.com"),
+                role: Role::User,
+                image_url: Some(format!("https://x/{name}")),
+                deleted: false,
+                created_at: time::OffsetDateTime::UNIX_EPOCH,
+            })
+            .collect();
+        let page = UserListPage {
+            rows,
+            next: Some("\"><script>".into()),
+            previous: None,
+            total: Total::Exact(2),
+        };
+        let query = UserListQuery {
+            search: HOSTILE_NAMES[1].into(),
+            ..Default::default()
+        };
+        let html = view! { <UserList query page/> }.to_html();
+        assert!(!html.contains("<script>"), "{html}");
+        assert!(!html.contains("<img src=x"), "{html}");
+        assert!(
+            html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+            "{html}"
+        );
+    }
+}

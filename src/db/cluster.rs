@@ -418,7 +418,7 @@ mod tests {
     fn missing_binaries_are_reported_in_one_line_that_says_how_to_install_them() {
         let empty = std::env::temp_dir().join(format!("warden-no-pg-{}", std::process::id()));
         std::fs::create_dir_all(&empty).unwrap();
-        let error = find_bin_dir_in(&[empty.clone()], &empty).unwrap_err();
+        let error = find_bin_dir_in(std::slice::from_ref(&empty), &empty).unwrap_err();
         let message = error.to_string();
         assert!(matches!(error, ClusterError::MissingBinaries));
         assert!(!message.contains('\n'), "{message}");

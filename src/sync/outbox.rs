@@ -122,6 +122,16 @@ impl OutboxConfig {
     }
 }
 
+/// A job that gave up after its attempts: Clerk's metadata for this user is out of step.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct ParkedJob {
+    pub user_id: UserId,
+    pub name: String,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+    pub parked_at: Option<time::OffsetDateTime>,
+}
+
 /// Counts for admins and `/metrics`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OutboxStats {
@@ -151,6 +161,20 @@ pub async fn outbox_stats(pool: &PgPool) -> Result<OutboxStats, sqlx::Error> {
         delivered_recent,
         oldest_pending_age: oldest.map(|secs| Duration::from_secs_f64(secs.max(0.0))),
     })
+}
+
+/// A job that gave up, for the admin overview (newest first, at most `limit`).
+pub async fn parked_jobs(pool: &PgPool, limit: i64) -> Result<Vec<ParkedJob>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT o.user_id, u.name, o.attempts, o.last_error, o.finished_at AS parked_at
+         FROM metadata_outbox o JOIN users u ON u.id = o.user_id
+         WHERE o.status = 'parked'
+         ORDER BY o.finished_at DESC NULLS LAST, o.id DESC
+         LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(pool)
+    .await
 }
 
 /// A claimed job.

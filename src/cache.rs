@@ -56,6 +56,8 @@ impl Tag {
 #[derive(Debug)]
 pub struct CacheTags {
     clock: AtomicU64,
+    /// Entries loaded before this clock value are stale, whatever their tags.
+    everything_before: AtomicU64,
     generations: Mutex<HashMap<Tag, (u64, Instant)>>,
     keep_for: Duration,
 }
@@ -64,6 +66,7 @@ impl CacheTags {
     pub fn new(ttl: Duration) -> Arc<Self> {
         Arc::new(CacheTags {
             clock: AtomicU64::new(1),
+            everything_before: AtomicU64::new(0),
             generations: Mutex::new(HashMap::new()),
             keep_for: ttl,
         })
@@ -90,7 +93,18 @@ impl CacheTags {
         }
     }
 
+    /// Makes every entry stale: for when invalidations may have been missed (e.g. the
+    /// change feed from the database was interrupted).
+    pub fn invalidate_everything(&self) {
+        let generation = self.clock.fetch_add(1, Ordering::SeqCst) + 1;
+        self.everything_before
+            .fetch_max(generation, Ordering::SeqCst);
+    }
+
     fn is_fresh(&self, loaded_at: u64, tags: &[Tag]) -> bool {
+        if loaded_at < self.everything_before.load(Ordering::SeqCst) {
+            return false;
+        }
         let generations = self
             .generations
             .lock()
@@ -214,6 +228,20 @@ mod tests {
             load(&cache, 2, &[Tag::all_users()]).await,
             2,
             "the raced entry is stale"
+        );
+    }
+
+    #[tokio::test]
+    async fn invalidating_everything_reloads_every_entry() {
+        let tags = CacheTags::new(Duration::from_secs(60));
+        let cache = cache(&tags);
+        assert_eq!(load(&cache, 1, &[Tag::user(1)]).await, 1);
+        tags.invalidate_everything();
+        assert_eq!(load(&cache, 2, &[Tag::user(1)]).await, 2);
+        assert_eq!(
+            load(&cache, 3, &[Tag::user(1)]).await,
+            2,
+            "fresh again afterwards"
         );
     }
 

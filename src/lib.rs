@@ -21,6 +21,8 @@ pub mod server;
 pub mod state;
 #[cfg(feature = "ssr")]
 pub mod sync;
+#[cfg(feature = "ssr")]
+pub mod webhooks;
 
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]

@@ -132,3 +132,43 @@ async fn admin_pages_authorise_escape_and_refuse_bad_parameters() {
     assert_eq!(body["role_history"][0]["to_role"], "admin");
     assert_ne!(app.get_page("/profile/data.json").await.status(), 200);
 }
+
+#[tokio::test]
+async fn parked_clerk_writes_are_visible_to_admins() {
+    let app = spawn_app().await;
+    let admin = app.clerk_user("Ada", "Admin", "ada@example.com").await;
+    let admin_browser = app.signed_in_client(&admin.id).await;
+    app.sync(&admin_browser).await;
+    app.set_role(&admin.id, "admin").await;
+    let stuck = app.clerk_user("Stuck", "Person", "stuck@example.com").await;
+    let stuck_browser = app.signed_in_client(&stuck.id).await;
+    app.sync(&stuck_browser).await;
+    // A job that gave up, as the worker leaves it after its last attempt.
+    sqlx::query(
+        "INSERT INTO metadata_outbox (user_id, status, attempts, last_error, finished_at)
+         SELECT id, 'parked', 12, 'Clerk answered 503 (internal_clerk_error)', now()
+         FROM users WHERE clerk_user_id = $1",
+    )
+    .bind(&stuck.id)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+
+    let page = admin_browser.get("/admin").await;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("1 given up"), "{html}");
+    assert!(html.contains("Stuck Person"), "{html}");
+    assert!(html.contains("Clerk answered 503"), "{html}");
+
+    // Only admins see it.
+    let call = app
+        .client
+        .post(app.url("/api/admin_sync_queue"))
+        .header("origin", &app.base_url)
+        .header("cookie", &stuck_browser.cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(call.status(), 403);
+}

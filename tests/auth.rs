@@ -7,6 +7,16 @@ use common::{spawn_app, spawn_app_with, AppOptions, TestApp};
 use serde_json::{json, Value};
 use std::time::Duration;
 
+/// An app whose provider sends it no webhooks: for tests of the sync route, which the
+/// `user.created` webhook would otherwise beat to creating the user.
+async fn spawn_app_without_webhooks() -> TestApp {
+    spawn_app_with(AppOptions {
+        clerk: Some(Box::new(|config| config.webhook_endpoints.clear())),
+        ..Default::default()
+    })
+    .await
+}
+
 fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
@@ -299,7 +309,7 @@ async fn jwks_rotation_is_picked_up_and_a_kid_flood_fetches_at_most_once_per_int
 
 #[tokio::test]
 async fn profile_needs_sign_in_and_unsynced_people_go_through_the_sync_route() {
-    let app = spawn_app().await;
+    let app = spawn_app_without_webhooks().await;
     // Signed out: to our sign-in route, then to the provider's page, with a way back.
     let response = app.get_page("/profile").await;
     assert_eq!(response.status(), 303);
@@ -438,7 +448,7 @@ async fn the_sync_route_only_returns_to_our_own_origin() {
 
 #[tokio::test]
 async fn the_sync_route_explains_its_failures() {
-    let app = spawn_app().await;
+    let app = spawn_app_without_webhooks().await;
     // No Clerk session: to sign-in.
     let response = app
         .get_page("/api/clerk/syncUsers?redirect_url=%2Fprofile")
@@ -698,4 +708,107 @@ async fn a_cross_site_post_is_refused_even_with_a_valid_session() {
             .is_ok(),
         "nothing happened"
     );
+}
+
+/// The authorization matrix of every server function: signed out, user, admin, deleted user.
+#[tokio::test]
+async fn every_server_function_authorises_itself() {
+    let app = spawn_app().await;
+    let mut browsers = Vec::new();
+    for (name, role) in [("Us Er", "user"), ("Ad Min", "admin"), ("De Leted", "user")] {
+        let (first, last) = name.split_once(' ').unwrap();
+        let email = format!("{}@example.com", first.to_lowercase());
+        let clerk_user = app.clerk_user(first, last, &email).await;
+        let browser = app.signed_in_client(&clerk_user.id).await;
+        app.sync(&browser).await;
+        app.set_role(&clerk_user.id, role).await;
+        browsers.push((clerk_user.id, browser));
+    }
+    // The third person is deleted here (their Clerk session lives on).
+    let deleted_clerk_id = browsers[2].0.clone();
+    app.state
+        .users
+        .delete_user(&warden::users::ClerkUserId::new(&deleted_clerk_id))
+        .await
+        .unwrap();
+    let target: uuid::Uuid = sqlx::query_scalar("SELECT id FROM users WHERE clerk_user_id = $1")
+        .bind(&browsers[0].0)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let target = target.to_string();
+
+    let calls: Vec<(&str, Vec<(&str, &str)>)> = vec![
+        ("/api/get_current_user", vec![("include_user", "true")]),
+        ("/api/my_profile", vec![]),
+        ("/api/refresh_from_clerk", vec![]),
+        ("/api/admin_overview", vec![]),
+        ("/api/admin_list_users", vec![("params[q]", "")]),
+        ("/api/admin_user_detail", vec![("id", &target)]),
+        (
+            "/api/admin_set_user_role",
+            vec![
+                ("user_id", &target),
+                ("role", "user"),
+                ("expected_role", "user"),
+            ],
+        ),
+    ];
+    let admin_only = |path: &str| path.starts_with("/api/admin_");
+    for (path, form) in &calls {
+        let call = |cookie: Option<&str>| {
+            let mut request = app
+                .client
+                .post(app.url(path))
+                .header("origin", &app.base_url)
+                .form(form);
+            if let Some(cookie) = cookie {
+                request = request.header("cookie", cookie.to_owned());
+            }
+            request.send()
+        };
+        let signed_out = call(None).await.unwrap().status().as_u16();
+        let user = call(Some(&browsers[0].1.cookie))
+            .await
+            .unwrap()
+            .status()
+            .as_u16();
+        let admin = call(Some(&browsers[1].1.cookie))
+            .await
+            .unwrap()
+            .status()
+            .as_u16();
+        let deleted = call(Some(&browsers[2].1.cookie))
+            .await
+            .unwrap()
+            .status()
+            .as_u16();
+        assert_eq!(signed_out, 401, "{path} signed out");
+        assert_eq!(
+            user,
+            if admin_only(path) { 403 } else { 200 },
+            "{path} as a user"
+        );
+        assert!(admin == 200 || admin == 302, "{path} as an admin: {admin}");
+        assert_eq!(deleted, 403, "{path} as a deleted user");
+    }
+
+    // A malformed call is the caller's mistake: 400, not 500.
+    let malformed = app
+        .client
+        .post(app.url("/api/admin_set_user_role"))
+        .header("origin", &app.base_url)
+        .header("cookie", &browsers[1].1.cookie)
+        .form(&[("user_id", target.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(malformed.status(), 400);
+
+    // And the pages: a deleted user gets the designed 403 page.
+    for path in ["/profile", "/admin", "/admin/users"] {
+        let response = browsers[2].1.get(path).await;
+        assert_eq!(response.status(), 403, "{path}");
+        assert!(response.text().await.unwrap().contains("deleted"), "{path}");
+    }
 }

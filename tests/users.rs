@@ -415,3 +415,39 @@ async fn wrong_credentials_say_so_without_the_password() {
     assert!(error.contains("password authentication failed"), "{error}");
     assert!(!error.contains("definitely-wrong-pw-123"), "{error}");
 }
+
+#[tokio::test]
+async fn changes_made_by_another_process_reach_the_cache() {
+    // The CLI, another app instance or plain SQL: the database announces the change.
+    let db = fresh_database().await;
+    let users = store(db.pool.clone());
+    let follower = users.follow_database_changes();
+    let created = users
+        .insert_user(&profile("user_n", "Nora"), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        users.get_user(created.id).await.unwrap().unwrap().role,
+        Role::User
+    );
+
+    sqlx::query("UPDATE users SET role = 'admin' WHERE id = $1")
+        .bind(created.id)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let mut role = Role::User;
+    for _ in 0..100 {
+        role = users.get_user(created.id).await.unwrap().unwrap().role;
+        if role == Role::Admin {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        role,
+        Role::Admin,
+        "the cached row was invalidated by the notification"
+    );
+    follower.abort();
+}

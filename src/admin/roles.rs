@@ -161,18 +161,12 @@ pub async fn set_user_role(
 }
 
 /// Queues, inside the caller's transaction, the job that mirrors `{dbId, role}` of the user into
-/// Clerk's `public_metadata`.
-///
-/// TEMPORARY: the outbox (issue 5) is being built on another branch and will provide
-/// `crate::sync::outbox::enqueue_metadata`; this call switches over to it when it lands on main.
-/// Until then there is deliberately no second outbox table: nothing is queued.
+/// Clerk's `public_metadata` (the outbox of issue 5, `crate::sync::outbox`).
 async fn enqueue_metadata_mirror(
     conn: &mut PgConnection,
     user_id: UserId,
 ) -> Result<(), sqlx::Error> {
-    let _ = conn;
-    tracing::debug!(user = %user_id, "metadata mirror pending the outbox (issue 5)");
-    Ok(())
+    crate::sync::outbox::enqueue_metadata(conn, user_id).await
 }
 
 /// A reason is optional; a blank one is none, and a long one is refused rather than cut (it is

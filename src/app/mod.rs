@@ -47,8 +47,10 @@ pub fn App() -> impl IntoView {
     let forced = use_context::<ForcedError>();
     view! {
         <Stylesheet id="warden" href=stylesheet_href()/>
+        // leptos_meta writes the title into <head> unescaped: escape it here, once, for every
+        // page, so that no title can carry markup (pages also keep user data out of titles).
         <Title formatter=|title: String| {
-            if title.is_empty() { "warden".to_owned() } else { format!("{title} · warden") }
+            if title.is_empty() { "warden".to_owned() } else { format!("{} · warden", escape_text(&title)) }
         }/>
         <Router>
             <Layout>
@@ -92,6 +94,21 @@ pub fn server_fn_failure(error: AppError) -> AppError {
         }
     }
     error
+}
+
+fn escape_text(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '"' => escaped.push_str("&quot;"),
+            '\'' => escaped.push_str("&#39;"),
+            c => escaped.push(c),
+        }
+    }
+    escaped
 }
 
 fn stylesheet_href() -> String {

@@ -334,16 +334,20 @@ impl LocalCluster {
 }
 
 fn find_bin_dir() -> Result<PathBuf, ClusterError> {
+    let on_path = std::env::var_os("PATH")
+        .map(|path| std::env::split_paths(&path).collect::<Vec<_>>())
+        .unwrap_or_default();
+    find_bin_dir_in(&on_path, Path::new("/usr/lib/postgresql"))
+}
+
+/// PATH first; Debian links initdb and pg_ctl into /usr/local/bin but not postgres, so follow
+/// the link to the folder that has all three. Then the newest `<versions>/*/bin`.
+fn find_bin_dir_in(on_path: &[PathBuf], versions_root: &Path) -> Result<PathBuf, ClusterError> {
     let has_all = |dir: &Path| {
         ["initdb", "pg_ctl", "postgres"]
             .iter()
             .all(|p| dir.join(p).is_file())
     };
-    // PATH first. Debian links initdb and pg_ctl into /usr/local/bin but not postgres, so
-    // follow the link to the folder that has all three.
-    let on_path = std::env::var_os("PATH")
-        .map(|path| std::env::split_paths(&path).collect::<Vec<_>>())
-        .unwrap_or_default();
     for dir in on_path {
         let Ok(initdb) = dir.join("initdb").canonicalize() else {
             continue;
@@ -352,15 +356,21 @@ fn find_bin_dir() -> Result<PathBuf, ClusterError> {
             return Ok(real_dir.to_path_buf());
         }
     }
-    let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir(versions_root)
         .into_iter()
         .flatten()
         .flatten()
-        .map(|entry| entry.path().join("bin"))
-        .filter(|dir| has_all(dir))
+        .filter_map(|entry| {
+            let version = entry.file_name().to_str()?.parse().ok()?;
+            Some((version, entry.path().join("bin")))
+        })
+        .filter(|(_, dir)| has_all(dir))
         .collect();
     versions.sort();
-    versions.pop().ok_or(ClusterError::MissingBinaries)
+    versions
+        .pop()
+        .map(|(_, dir)| dir)
+        .ok_or(ClusterError::MissingBinaries)
 }
 
 /// When this process runs as root, the uid and gid of the `postgres` OS user.
@@ -398,4 +408,27 @@ fn free_port() -> Result<u16, ClusterError> {
 fn random_password() -> String {
     use rand::distr::{Alphanumeric, SampleString};
     Alphanumeric.sample_string(&mut rand::rng(), 32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_binaries_are_reported_in_one_line_that_says_how_to_install_them() {
+        let empty = std::env::temp_dir().join(format!("warden-no-pg-{}", std::process::id()));
+        std::fs::create_dir_all(&empty).unwrap();
+        let error = find_bin_dir_in(std::slice::from_ref(&empty), &empty).unwrap_err();
+        let message = error.to_string();
+        assert!(matches!(error, ClusterError::MissingBinaries));
+        assert!(!message.contains('\n'), "{message}");
+        assert!(message.contains("apt-get install postgresql"), "{message}");
+        std::fs::remove_dir_all(&empty).unwrap();
+    }
+
+    #[test]
+    fn the_binaries_on_this_machine_are_found() {
+        let dir = find_bin_dir().expect("PostgreSQL's server programs are installed here");
+        assert!(dir.join("postgres").is_file());
+    }
 }

@@ -1,15 +1,17 @@
 //! The HTTP server: routes, tower layers, start-up and shutdown.
 
 pub mod assets;
+pub mod metrics;
 pub mod security;
 
 use crate::app::{shell, App};
 use crate::config::{Config, DatabaseConfig};
 use crate::db::cluster::LocalCluster;
 use crate::state::AppState;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use std::time::Duration;
@@ -26,6 +28,13 @@ pub fn router(state: AppState, local_provider: Option<clerk_emulator::Emulator>)
     let router = Router::new()
         .route(crate::app::STYLESHEET_PATH, get(assets::stylesheet))
         .route("/health", get(health))
+        .route("/metrics", get(metrics::metrics))
+        // Public (Svix signs it; no Clerk session), with its own body limit: 413 above it.
+        .route(
+            "/api/webhooks/clerk",
+            post(crate::webhooks::clerk_webhook)
+                .layer(DefaultBodyLimit::max(crate::webhooks::MAX_BODY_BYTES)),
+        )
         .route(
             "/profile/data.json",
             get(crate::admin::export::download_my_data),
@@ -37,6 +46,7 @@ pub fn router(state: AppState, local_provider: Option<clerk_emulator::Emulator>)
         )
         .leptos_routes(&state, routes, move || shell(options.clone()))
         .fallback(assets::fallback)
+        .layer(axum::middleware::from_fn(security::server_fn_status))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::clerk::guard::layer,
@@ -205,12 +215,19 @@ async fn serve_until_shutdown(
         );
     }
     let state = AppState::new(config, pool, clerk)?;
+    let user_changes = state.users.follow_database_changes();
+    // The metadata outbox: its state is all in the database, so stopping it between two
+    // rounds loses nothing, and another instance's worker may run at the same time.
+    let worker = crate::sync::outbox::Outbox::from_state(&state, Default::default()).spawn();
     tracing::info!("listening on http://{addr}");
     let app = router(state, local.map(|local| local.emulator));
-    axum::serve(listener, app)
+    let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await
-        .map_err(|error| format!("server error: {error}"))
+        .map_err(|error| format!("server error: {error}"));
+    worker.shutdown().await;
+    user_changes.abort();
+    served
 }
 
 /// Creates `name` on the cluster when it does not exist yet.

@@ -119,3 +119,27 @@ async fn without_inline_scripts(response: Response) -> Response {
 }
 
 const MAX_PAGE_BYTES: usize = 16 * 1024 * 1024;
+
+/// Leptos answers 500 for every server-function error, including bad arguments that never
+/// reached our code. When the body is one of our [`AppError`]s, its own status is the right one:
+/// a malformed call is a 400, a signed-out one a 401, whatever path the error took.
+///
+/// [`AppError`]: crate::error::AppError
+pub async fn server_fn_status(request: Request<Body>, next: Next) -> Response {
+    let is_server_fn = request.uri().path().starts_with("/api/");
+    let response = next.run(request).await;
+    if !is_server_fn || response.status() != StatusCode::INTERNAL_SERVER_ERROR {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let bytes = match axum::body::to_bytes(body, 64 * 1024).await {
+        Ok(bytes) => bytes,
+        Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    };
+    if let Ok(error) = serde_json::from_slice::<crate::error::AppError>(&bytes) {
+        if let Ok(status) = StatusCode::from_u16(error.status_code()) {
+            parts.status = status;
+        }
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}

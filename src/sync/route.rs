@@ -8,7 +8,8 @@ use crate::clerk::guard::sign_in_url;
 use crate::clerk::redirects::safe_return_path;
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::users::{ClerkUserId, Role, User, UserError};
+use crate::users::store::VersionedUpsert;
+use crate::users::{ClerkUserId, Role, User};
 use axum::extract::{Query, State};
 use axum::http::header;
 use axum::http::request::Parts;
@@ -77,14 +78,24 @@ pub async fn sync_user(state: &AppState, clerk_user_id: &ClerkUserId) -> Result<
     let role_if_new = clerk_user
         .metadata_str("role")
         .and_then(|role| role.parse::<Role>().ok());
-    let user = state
+    // Versioned like the webhooks, so that a delayed older event cannot undo this sync.
+    let mut tx = state.pool.begin().await?;
+    let upserted = state
         .users
-        .insert_user(&profile, role_if_new)
-        .await
-        .map_err(|error| match error {
-            UserError::Deleted => AppError::Forbidden("This account has been deleted.".into()),
-            other => other.into(),
-        })?;
+        .upsert_clerk_version_in(&mut tx, &profile, role_if_new, clerk_user.updated_at)
+        .await?;
+    tx.commit().await?;
+    let user = match upserted {
+        VersionedUpsert::Created(user) | VersionedUpsert::Updated(user) => {
+            state.users.invalidate_user(user.id, &user.clerk_user_id);
+            user
+        }
+        // We already hold this version or a newer one (a webhook got here first).
+        VersionedUpsert::Stale(user) => user,
+        VersionedUpsert::Deleted(_) => {
+            return Err(AppError::Forbidden("This account has been deleted.".into()))
+        }
+    };
     let db_id = user.id.to_string();
     let in_step = clerk_user.metadata_str("dbId") == Some(db_id.as_str())
         && clerk_user.metadata_str("role") == Some(user.role.as_str());

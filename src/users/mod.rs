@@ -9,4 +9,4 @@ pub mod store;
 
 pub use model::{ClerkUserId, Role, User, UserId, UserProfile};
 #[cfg(feature = "ssr")]
-pub use store::{UserError, UserStore};
+pub use store::{UserError, UserStore, VersionedDelete, VersionedUpsert};

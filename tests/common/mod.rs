@@ -244,6 +244,8 @@ pub async fn spawn_app_on_with(pool: PgPool, options: AppOptions) -> TestApp {
             AppState::with_session(config, pool.clone(), context, verifier)
         }
     };
+    // As in production: changes made by other processes reach this one's cache.
+    state.users.follow_database_changes();
     let router = warden::server::router(state.clone(), None);
     tokio::spawn(async move {
         axum::serve(listener, router).await.expect("serving");

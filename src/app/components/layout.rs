@@ -11,12 +11,19 @@ pub struct NavBar {
     pub local_provider: bool,
     /// Where "Sign in" goes, with a way back here.
     pub sign_in_href: String,
+    /// The path of this page, to mark the current section in the navigation.
+    pub path: String,
 }
 
 #[server(endpoint = "nav_bar")]
 pub async fn nav_bar_state() -> Result<NavBar, AppError> {
     let state = crate::state::app_state()?;
-    let here = use_context::<axum::http::request::Parts>()
+    let parts = use_context::<axum::http::request::Parts>();
+    let path = parts
+        .as_ref()
+        .map(|parts| parts.uri.path().to_owned())
+        .unwrap_or_default();
+    let here = parts
         .and_then(|parts| parts.uri.path_and_query().map(|pq| pq.as_str().to_owned()))
         .filter(|path| !path.starts_with("/api/") && !path.starts_with("/sign-"))
         .unwrap_or_else(|| "/".into());
@@ -31,6 +38,7 @@ pub async fn nav_bar_state() -> Result<NavBar, AppError> {
         user,
         local_provider: state.clerk.is_local_provider,
         sign_in_href: crate::clerk::guard::sign_in_url(&here),
+        path,
     })
 }
 
@@ -55,6 +63,17 @@ pub fn Layout(children: Children) -> impl IntoView {
 
 #[component]
 fn Header(nav: NavBar) -> impl IntoView {
+    let path = nav.path.clone();
+    // The section a page belongs to: /admin/users/… is under "Users", /admin alone is "Admin".
+    let current = move |section: &str| {
+        let here = match path.as_str() {
+            p if p.starts_with("/admin/users") => "/admin/users",
+            p if p.starts_with("/admin") => "/admin",
+            p if p.starts_with("/profile") => "/profile",
+            _ => "",
+        };
+        (here == section).then_some("page")
+    };
     view! {
         {nav.local_provider.then(|| view! {
             <p class="dev-banner" role="note">
@@ -70,8 +89,11 @@ fn Header(nav: NavBar) -> impl IntoView {
                 </a>
                 {match nav.user.clone() {
                     Some((_, is_admin)) => view! {
-                        <a href="/profile">"Profile"</a>
-                        {is_admin.then(|| view! { <a href="/admin">"Admin"</a> <a href="/admin/users">"Users"</a> })}
+                        <a href="/profile" aria-current=current("/profile")>"Profile"</a>
+                        {is_admin.then(|| view! {
+                            <a href="/admin" aria-current=current("/admin")>"Admin"</a>
+                            <a href="/admin/users" aria-current=current("/admin/users")>"Users"</a>
+                        })}
                     }.into_any(),
                     None => ().into_any(),
                 }}

@@ -1,0 +1,295 @@
+//! Throughput of `POST /api/webhooks/clerk` against the ceiling of its own SQL transaction.
+//!
+//! `cargo bench --bench webhooks` starts a throwaway PostgreSQL and the app, then:
+//! 1. posts signed `user.updated` events over HTTP at 16 concurrent connections and prints
+//!    events/s with p50/p99 latency;
+//! 2. drives the very same transaction (`warden::webhooks::process`: dedupe insert, versioned
+//!    upsert, outbox check, commit, cache invalidation) directly through sqlx at 16
+//!    concurrency, without HTTP, signature or JSON: the ceiling;
+//! 3. prints the ratio (goal: ≥ 60 %).
+//!
+//! `WEBHOOK_BENCH_EVENTS` (default 20000) sets the number of events per phase.
+
+use serde_json::json;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use warden::clerk::api::ClerkUser;
+use warden::db::cluster::LocalCluster;
+use warden::state::AppState;
+use warden::users::{Role, UserId};
+use warden::webhooks::{process, UserEvent};
+
+const CONCURRENCY: usize = 16;
+const USERS: usize = 256;
+
+fn user_json(clerk_id: &str, n: usize, version: i64, db_id: Option<UserId>) -> serde_json::Value {
+    let metadata = match db_id {
+        Some(id) => json!({"dbId": id.to_string(), "role": "user"}),
+        None => json!({}),
+    };
+    json!({
+        "object": "user", "id": clerk_id, "first_name": format!("Bench{n}"), "last_name": "User",
+        "username": null, "image_url": "https://img.clerk.com/x", "has_image": true,
+        "primary_email_address_id": "idn_1",
+        "email_addresses": [{"id": "idn_1", "object": "email_address",
+                             "email_address": format!("bench{n}@example.com")}],
+        "public_metadata": metadata, "private_metadata": null, "unsafe_metadata": {},
+        "created_at": 1_700_000_000_000i64, "updated_at": version,
+    })
+}
+
+fn body(event_type: &str, data: serde_json::Value, version: i64) -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "data": data, "object": "event", "instance_id": "ins_bench",
+        "timestamp": version, "type": event_type,
+    }))
+    .unwrap_or_default()
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index.min(sorted.len() - 1)]
+}
+
+struct Run {
+    events: usize,
+    elapsed: Duration,
+    latencies: Vec<Duration>,
+}
+
+impl Run {
+    fn rate(&self) -> f64 {
+        self.events as f64 / self.elapsed.as_secs_f64()
+    }
+
+    fn print(&self, label: &str) {
+        println!(
+            "{label:<28} {:>6} events in {:>6.2} s = {:>8.0} events/s   p50 {:>7.2} ms   p99 {:>7.2} ms",
+            self.events,
+            self.elapsed.as_secs_f64(),
+            self.rate(),
+            percentile(&self.latencies, 0.50).as_secs_f64() * 1e3,
+            percentile(&self.latencies, 0.99).as_secs_f64() * 1e3,
+        );
+    }
+}
+
+/// Runs `events` jobs over `CONCURRENCY` workers; worker `w` handles the users with
+/// `index % CONCURRENCY == w`, so no two in-flight events touch one user (no lock waits).
+async fn drive<F, Fut>(events: usize, job: F) -> Run
+where
+    F: Fn(usize, usize) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    let job = Arc::new(job);
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for w in 0..CONCURRENCY {
+        let job = job.clone();
+        workers.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut i = w;
+            while i < events {
+                let t = Instant::now();
+                job(i, i % USERS).await;
+                latencies.push(t.elapsed());
+                i += CONCURRENCY;
+            }
+            latencies
+        }));
+    }
+    let mut latencies = Vec::new();
+    for worker in workers {
+        latencies.extend(worker.await.expect("a bench worker"));
+    }
+    let elapsed = started.elapsed();
+    latencies.sort();
+    Run {
+        events,
+        elapsed,
+        latencies,
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let events: usize = std::env::var("WEBHOOK_BENCH_EVENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20_000);
+    let cluster = LocalCluster::start_throwaway(std::process::id())
+        .await
+        .expect("a throwaway PostgreSQL");
+    warden::server::ensure_database(&cluster, "bench")
+        .await
+        .expect("the bench database");
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(32)
+        .connect_with(cluster.connect_options("bench"))
+        .await
+        .expect("connecting");
+    warden::db::migrate(&pool).await.expect("migrations");
+
+    // A provider only for its keys (no webhook endpoints: the bench posts itself).
+    let provider = clerk_emulator::Emulator::spawn(clerk_emulator::Config::for_tests())
+        .await
+        .expect("the local Clerk provider");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("binding");
+    let base_url = format!("http://{}", listener.local_addr().expect("address"));
+    let clerk_config = provider.emulator.config();
+    let secret = clerk_config.webhook_signing_secret.clone();
+    let vars: std::collections::HashMap<&str, String> = [
+        ("LEPTOS_SITE_ADDR", "127.0.0.1:0".to_string()),
+        ("APP_ORIGIN", base_url.clone()),
+        ("CLERK_SECRET_KEY", clerk_config.secret_key.clone()),
+        (
+            "CLERK_PUBLISHABLE_KEY",
+            clerk_config.publishable_key.clone(),
+        ),
+        ("CLERK_API_URL", provider.url.clone()),
+        ("CLERK_PROXY_URL", provider.url.clone()),
+        ("CLERK_WEBHOOK_SIGNING_SECRET", secret.clone()),
+    ]
+    .into_iter()
+    .collect();
+    let config = warden::config::Config::from_lookup(|name| vars.get(name).cloned())
+        .expect("a configuration");
+    let (context, _) = warden::clerk::context_for(&config)
+        .await
+        .expect("the Clerk context");
+    let state = AppState::new(config, pool.clone(), context).expect("the app state");
+    let router = warden::server::router(state.clone(), None);
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+
+    // The users exist, and Clerk's metadata matches ours: steady-state `user.updated`.
+    let mut db_ids = Vec::new();
+    for n in 0..USERS {
+        let clerk_id = format!("user_bench_{n}");
+        let user: ClerkUser =
+            serde_json::from_value(user_json(&clerk_id, n, 1, None)).expect("a user");
+        let event = UserEvent::Upsert(Box::new(user));
+        process(
+            &pool,
+            &state.users,
+            &format!("msg_seed_{n}"),
+            "user.created",
+            &event,
+        )
+        .await
+        .expect("seeding a user");
+        let id: uuid::Uuid = sqlx::query_scalar("SELECT id FROM users WHERE clerk_user_id = $1")
+            .bind(&clerk_id)
+            .fetch_one(&pool)
+            .await
+            .expect("the seeded user");
+        db_ids.push(UserId(id));
+    }
+    let db_ids = Arc::new(db_ids);
+    let version = |round: usize, i: usize| 2 + (round * 10_000_000 + i) as i64;
+
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(CONCURRENCY)
+        .build()
+        .expect("a client");
+    let url = format!("{base_url}/api/webhooks/clerk");
+    let http_phase = |round: usize, count: usize| {
+        let (client, url) = (client.clone(), url.clone());
+        // Bodies are built and signed before the clock starts, as the direct phase prepares
+        // its events: both phases time only the receiving side's work. (Svix accepts a
+        // timestamp for 5 minutes; a phase takes seconds.)
+        let ts = time::OffsetDateTime::now_utc().unix_timestamp();
+        let prepared: Arc<Vec<(String, String, Vec<u8>)>> = Arc::new(
+            (0..count)
+                .map(|i| {
+                    let user = i % USERS;
+                    let v = version(round, i);
+                    let data =
+                        user_json(&format!("user_bench_{user}"), user, v, Some(db_ids[user]));
+                    let body = body("user.updated", data, v);
+                    let svix_id = format!("msg_http_{round}_{i}");
+                    let signature = clerk_emulator::svix_signature(&secret, &svix_id, ts, &body);
+                    (svix_id, signature, body)
+                })
+                .collect(),
+        );
+        drive(count, move |i, _| {
+            let (client, url, prepared) = (client.clone(), url.clone(), prepared.clone());
+            async move {
+                let (svix_id, signature, body) = &prepared[i];
+                let response = client
+                    .post(&url)
+                    .header("content-type", "application/json")
+                    .header("svix-id", svix_id)
+                    .header("svix-timestamp", ts.to_string())
+                    .header("svix-signature", signature)
+                    .body(body.clone())
+                    .send()
+                    .await
+                    .expect("a webhook request");
+                assert_eq!(response.status(), 200, "{:?}", response.text().await);
+            }
+        })
+    };
+    let direct_phase = |round: usize, count: usize| {
+        let (pool, users, db_ids) = (pool.clone(), state.users.clone(), db_ids.clone());
+        // Events are built before the clock starts: the ceiling is the database work alone.
+        let prepared: Arc<Vec<UserEvent>> = Arc::new(
+            (0..count)
+                .map(|i| {
+                    let user = i % USERS;
+                    let data = user_json(
+                        &format!("user_bench_{user}"),
+                        user,
+                        version(round, i),
+                        Some(db_ids[user]),
+                    );
+                    UserEvent::Upsert(Box::new(serde_json::from_value(data).expect("a user")))
+                })
+                .collect(),
+        );
+        drive(count, move |i, _| {
+            let (pool, users, prepared) = (pool.clone(), users.clone(), prepared.clone());
+            async move {
+                let applied = process(
+                    &pool,
+                    &users,
+                    &format!("msg_direct_{round}_{i}"),
+                    "user.updated",
+                    &prepared[i],
+                )
+                .await
+                .expect("the transaction");
+                assert_eq!(applied.outcome.as_str(), "updated");
+                assert!(!applied.enqueued);
+            }
+        })
+    };
+
+    let warmup = (events / 10).max(500);
+    http_phase(1, warmup).await;
+    direct_phase(2, warmup).await;
+    let http = http_phase(3, events).await;
+    let direct = direct_phase(4, events).await;
+
+    println!();
+    println!("webhooks bench: {events} user.updated events per phase, {CONCURRENCY} concurrent, {USERS} users");
+    http.print("HTTP POST (signed)");
+    direct.print("same transaction via sqlx");
+    println!(
+        "endpoint / ceiling = {:.1} % (goal >= 60 %)",
+        100.0 * http.rate() / direct.rate()
+    );
+    let role: Role = sqlx::query_scalar("SELECT role FROM users LIMIT 1")
+        .fetch_one(&pool)
+        .await
+        .expect("a role");
+    assert_eq!(role, Role::User, "the role never moved");
+    let _ = cluster.stop().await;
+}

@@ -356,3 +356,67 @@ async fn totals_are_exact_for_small_views() {
     assert_eq!(page.total.describe(), "30 users");
     assert!(page.next.is_some() && page.previous.is_none());
 }
+
+#[tokio::test]
+async fn a_search_with_many_matches_says_more_than_and_still_pages_in_order() {
+    let db = fresh_database().await;
+    let pool = &db.pool;
+    // More matches than a search counts (1,000), spread among other users, with repeated names.
+    sqlx::query(
+        "INSERT INTO users (clerk_user_id, name, email, role, created_at)
+         SELECT 'user_many_' || n,
+                CASE WHEN n % 3 = 0 THEN 'Other ' || (n % 50) ELSE 'Common ' || (n % 40) END,
+                'p' || n || '@ex.com',
+                CASE WHEN n % 7 = 0 THEN 'admin'::user_role ELSE 'user'::user_role END,
+                timestamptz '2026-11-01 12:00:00+00' - make_interval(mins => n % 300)
+         FROM generate_series(1, 1800) AS n",
+    )
+    .execute(pool)
+    .await
+    .unwrap();
+    let first = list_users(pool, &search("COMMON")).await.unwrap();
+    assert_eq!(first.total, Total::MoreThan(1_000));
+    assert_eq!(first.total.describe(), "more than 1,000 users");
+    assert_eq!(first.rows.len(), 25);
+    for (sort, key) in [
+        (SortField::Name, "lower(name)"),
+        (SortField::Created, "created_at"),
+    ] {
+        for direction in [SortDirection::Asc, SortDirection::Desc] {
+            let query = UserListQuery {
+                search: "ommon 1".into(),
+                sort,
+                direction,
+                page_size: 100,
+                ..Default::default()
+            };
+            // "Common 1", "Common 10".."Common 19": 11 of 40 names, ~330 users: an exact total.
+            let walked = walk_all_pages(pool, &query).await;
+            let dir = direction.as_str();
+            let expected: Vec<UserId> = sqlx::query_scalar(&format!(
+                "SELECT id FROM users WHERE deleted_at IS NULL AND name ILIKE '%ommon 1%'
+                 ORDER BY {key} {dir}, id {dir}"
+            ))
+            .fetch_all(pool)
+            .await
+            .unwrap();
+            assert_eq!(walked, expected);
+            let many = UserListQuery {
+                search: "common".into(),
+                ..query
+            };
+            let walked = walk_all_pages(pool, &many).await;
+            let expected: Vec<UserId> = sqlx::query_scalar(&format!(
+                "SELECT id FROM users WHERE deleted_at IS NULL AND name ILIKE '%common%'
+                 ORDER BY {key} {dir}, id {dir}"
+            ))
+            .fetch_all(pool)
+            .await
+            .unwrap();
+            assert_eq!(expected.len(), 1_200);
+            assert_eq!(walked, expected, "{sort} {dir}: every match once, in order");
+        }
+    }
+    // A fragment across the separator of name and email matches neither.
+    assert!(names(pool, &search("0\np1")).await.is_empty());
+}

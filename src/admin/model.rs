@@ -297,11 +297,14 @@ pub struct UserListRow {
     pub created_at: OffsetDateTime,
 }
 
-/// How many users match: counted when that is cheap, else the planner's estimate.
+/// How many users match: counted when that is cheap, else the planner's estimate, or for a
+/// search that matches many users, the bound the count stopped at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Total {
     Exact(u64),
     About(u64),
+    /// Counting stopped after this many: there are more.
+    MoreThan(u64),
 }
 
 impl Total {
@@ -312,6 +315,7 @@ impl Total {
                 format!("{} {}", thousands(n), if n == 1 { "user" } else { "users" })
             }
             Total::About(n) => format!("about {} users", thousands(round_estimate(n))),
+            Total::MoreThan(n) => format!("more than {} users", thousands(n)),
         }
     }
 }
@@ -470,6 +474,7 @@ mod tests {
         assert_eq!(thousands(12), "12");
         assert_eq!(Total::About(987_654).describe(), "about 990,000 users");
         assert_eq!(Total::Exact(1).describe(), "1 user");
+        assert_eq!(Total::MoreThan(1_000).describe(), "more than 1,000 users");
     }
 
     #[test]

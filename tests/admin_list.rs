@@ -358,7 +358,7 @@ async fn totals_are_exact_for_small_views() {
 }
 
 #[tokio::test]
-async fn a_search_with_many_matches_says_more_than_and_still_pages_in_order() {
+async fn a_search_with_many_matches_in_a_small_view_is_counted_and_pages_in_order() {
     let db = fresh_database().await;
     let pool = &db.pool;
     // More matches than a search counts (1,000), spread among other users, with repeated names.
@@ -375,8 +375,8 @@ async fn a_search_with_many_matches_says_more_than_and_still_pages_in_order() {
     .await
     .unwrap();
     let first = list_users(pool, &search("COMMON")).await.unwrap();
-    assert_eq!(first.total, Total::MoreThan(1_000));
-    assert_eq!(first.total.describe(), "more than 1,000 users");
+    assert_eq!(first.total, Total::Exact(1_200));
+    assert_eq!(first.total.describe(), "1,200 users");
     assert_eq!(first.rows.len(), 25);
     for (sort, key) in [
         (SortField::Name, "lower(name)"),
@@ -419,4 +419,77 @@ async fn a_search_with_many_matches_says_more_than_and_still_pages_in_order() {
     }
     // A fragment across the separator of name and email matches neither.
     assert!(names(pool, &search("0\np1")).await.is_empty());
+}
+
+/// Many matches (more than a search counts), all sorting after more non-matching users than a
+/// search walks first: the trigram probe says "more than 1,000", then the page comes from the
+/// unbounded walk, still in order.
+#[tokio::test]
+async fn many_matches_far_down_the_order_say_more_than_and_page_in_order() {
+    let db = fresh_database().await;
+    let pool = &db.pool;
+    sqlx::query(
+        "INSERT INTO users (clerk_user_id, name, email, role)
+         SELECT 'user_far_' || n,
+                CASE WHEN n <= 4800 THEN 'Aaron ' || n ELSE 'Zed Faraway ' || (n % 60) END,
+                'f' || n || '@ex.com', 'user'::user_role
+         FROM generate_series(1, 6000) AS n",
+    )
+    .execute(pool)
+    .await
+    .unwrap();
+    sqlx::query("ANALYZE users").execute(pool).await.unwrap();
+    let first = list_users(pool, &search("faraway")).await.unwrap();
+    assert_eq!(first.total, Total::MoreThan(1_000));
+    assert_eq!(first.total.describe(), "more than 1,000 users");
+    assert_eq!(first.rows.len(), 25);
+    assert!(first
+        .rows
+        .iter()
+        .all(|row| row.name.starts_with("Zed Faraway")));
+    let query = UserListQuery {
+        search: "faraway".into(),
+        page_size: 200,
+        ..Default::default()
+    };
+    let walked = walk_all_pages(pool, &query).await;
+    let expected: Vec<UserId> = sqlx::query_scalar(
+        "SELECT id FROM users WHERE name ILIKE '%faraway%' ORDER BY lower(name), id",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    assert_eq!(expected.len(), 1_200);
+    assert_eq!(walked, expected);
+}
+
+/// In a large view a common fragment's total is an estimate from how densely the walk matched.
+#[tokio::test]
+async fn a_common_fragment_in_a_large_view_gets_an_honest_estimate() {
+    let db = fresh_database().await;
+    let pool = &db.pool;
+    sqlx::query(
+        "INSERT INTO users (clerk_user_id, name, email, role)
+         SELECT 'user_big_' || n,
+                CASE WHEN n % 10 = 0 THEN 'Tenth ' || n ELSE 'Plain ' || n END,
+                'b' || n || '@ex.com', 'user'::user_role
+         FROM generate_series(1, 20000) AS n",
+    )
+    .execute(pool)
+    .await
+    .unwrap();
+    sqlx::query("ANALYZE users").execute(pool).await.unwrap();
+    let query = UserListQuery {
+        search: "tenth".into(),
+        sort: SortField::Created,
+        ..Default::default()
+    };
+    let page = list_users(pool, &query).await.unwrap();
+    assert_eq!(page.rows.len(), 25);
+    let Total::About(estimate) = page.total else {
+        panic!("an estimate for a large view: {:?}", page.total)
+    };
+    // 2,000 match; the estimate must be in the right ballpark.
+    assert!((1_000..=4_000).contains(&estimate), "{estimate}");
+    assert!(page.total.describe().starts_with("about "));
 }

@@ -202,7 +202,58 @@ fn walk_sql<'q>(
     sql
 }
 
-/// A search's page and total: the probe, then the walk if the probe found too many.
+/// How many entries of the sort index a search walks before it asks the trigram index instead.
+const WALK_BUDGET: i64 = 4_000;
+
+/// The first, bounded step of a search: up to [`WALK_BUDGET`] entries of the covering sort
+/// index in page order (index-only), filtered, stopping at the page's last row. Each match
+/// comes with its position `n` in the walk, which also tells how common the fragment is.
+fn bounded_walk_sql<'q>(
+    query: &UserListQuery,
+    cursor: Option<&Cursor>,
+    scan: SortDirection,
+    prefix: &str,
+) -> QueryBuilder<'q, Postgres> {
+    let direction = match scan {
+        SortDirection::Asc => "ASC",
+        SortDirection::Desc => "DESC",
+    };
+    let key = sort_expression(query.sort);
+    let mut sql = QueryBuilder::<Postgres>::new(prefix);
+    sql.push(format!(
+        "SELECT id, n FROM (SELECT id, search_text, deleted_at, role, \
+         row_number() OVER (ORDER BY {key} {direction}, id {direction}) AS n FROM users WHERE true"
+    ));
+    push_keyset_and_order(&mut sql, query, cursor, scan);
+    sql.push(" LIMIT ")
+        .push_bind(WALK_BUDGET)
+        .push(") AS walked");
+    push_filters(&mut sql, query);
+    sql.push(" ORDER BY n LIMIT ")
+        .push_bind(i64::from(query.page_size) + 1);
+    sql
+}
+
+/// The rows of `ids`, in page order.
+fn rows_by_id_sql<'q>(
+    query: &UserListQuery,
+    ids: Vec<Uuid>,
+    scan: SortDirection,
+) -> QueryBuilder<'q, Postgres> {
+    let mut sql = QueryBuilder::<Postgres>::new(
+        "SELECT id, name, email, role, image_url, deleted_at, created_at, ",
+    );
+    sql.push(sort_text_expression(query.sort))
+        .push(" AS sort_text FROM users WHERE id = ANY(")
+        .push_bind(ids)
+        .push(")");
+    push_keyset_and_order(&mut sql, query, None, scan);
+    sql
+}
+
+/// A search's page and total. A common fragment fills its page within a short walk of the sort
+/// index (the total is then estimated from how densely it matched); a rarer one goes to the
+/// trigram probe, then to the unbounded walk if the probe found too many.
 async fn search_page(
     pool: &PgPool,
     query: &UserListQuery,
@@ -210,6 +261,40 @@ async fn search_page(
     scan: SortDirection,
 ) -> Result<(Vec<ListedUser>, Total), sqlx::Error> {
     let mut tx = pool.begin().await?;
+    if has_trigram(&query.search) && !query.search.contains('\n') {
+        sqlx::query(WALK_PLAN).execute(&mut *tx).await?;
+        let walked: Vec<(Uuid, i64)> = bounded_walk_sql(query, cursor, scan, "")
+            .build_query_as()
+            .persistent(false)
+            .fetch_all(&mut *tx)
+            .await?;
+        if walked.len() > query.page_size as usize {
+            let last_position = walked.last().map(|(_, n)| *n).unwrap_or(1).max(1);
+            let ids: Vec<Uuid> = walked.into_iter().map(|(id, _)| id).collect();
+            let matched = ids.len() as u64;
+            let rows: Vec<ListedUser> = rows_by_id_sql(query, ids, scan)
+                .build_query_as()
+                .persistent(false)
+                .fetch_all(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            // A small view is counted; in a large one the fragment matched `matched` of the
+            // first `last_position` rows, so the view's size scaled by that density is the
+            // estimate (labelled "about").
+            let unsearched = UserListQuery {
+                search: String::new(),
+                ..query.clone()
+            };
+            let total = match total(pool, &unsearched).await? {
+                Total::Exact(_) => Total::Exact(count_matches(pool, query).await?),
+                view => {
+                    let estimate = view.count() as f64 * matched as f64 / last_position as f64;
+                    Total::About((estimate.round() as u64).max(matched))
+                }
+            };
+            return Ok((rows, total));
+        }
+    }
     if has_trigram(&query.search) {
         sqlx::query(PROBE_PLAN).execute(&mut *tx).await?;
     }
@@ -388,6 +473,18 @@ fn escape_like(search: &str) -> String {
         out.push(c);
     }
     out
+}
+
+/// Every match of a search in a small view (at most [`EXACT_COUNT_MAX_ESTIMATE`] rows).
+async fn count_matches(pool: &PgPool, query: &UserListQuery) -> Result<u64, sqlx::Error> {
+    let mut count = QueryBuilder::<Postgres>::new("SELECT count(*) FROM users");
+    push_filters(&mut count, query);
+    let counted: i64 = count
+        .build_query_scalar()
+        .persistent(false)
+        .fetch_one(pool)
+        .await?;
+    Ok(counted.max(0) as u64)
 }
 
 async fn total(pool: &PgPool, query: &UserListQuery) -> Result<Total, sqlx::Error> {

@@ -308,6 +308,13 @@ pub enum Total {
 }
 
 impl Total {
+    /// The number behind the words (a lower bound for "more than").
+    pub fn count(self) -> u64 {
+        match self {
+            Total::Exact(n) | Total::About(n) | Total::MoreThan(n) => n,
+        }
+    }
+
     /// "1 user", "about 990,000 users".
     pub fn describe(self) -> String {
         match self {

@@ -20,18 +20,22 @@
 //! the estimate, labelled "about". A search is counted up to [`SEARCH_COUNT_CAP`] (the planner
 //! cannot estimate substring matches); past it the total reads "more than 1,000 users".
 //!
-//! # Searches: two plans, chosen by counting, not by the planner
+//! # Searches: plans chosen by what the data does, not by the planner
 //! The planner cannot tell a rare fragment from a common one (`LIKE '%…%'` estimates come from
-//! a 100-value histogram and are clamped), and each of the two good plans is 10–100× too slow
-//! for the other kind. So a search runs in one transaction:
-//! 1. **Probe**: the matches, at most [`SEARCH_COUNT_CAP`] + 1 of them, from one bitmap scan of
-//!    the trigram GIN index on `search_text` (sequential and index scans are switched off for
-//!    this statement), then the page is sorted out of them. At most 1,000 matches: that is the
-//!    page and an exact total.
-//! 2. **Walk**, only for a fragment with more matches: the covering sort index is walked in page
-//!    order, index-only, with the filters on its included columns (bitmap scans switched off), and
-//!    the page's rows are fetched by id. With more than 1,000 matches in 1,000,000 rows, 25 of
-//!    them turn up within ~25,000 index entries when they are spread out (~5 ms).
+//! a 100-value histogram and are clamped), and each good plan is 10–100× too slow for the other
+//! kind. So a search runs in one transaction, each step bounded:
+//! 1. **Bounded walk**: the covering sort index is walked in page order, index-only, for at most
+//!    [`WALK_BUDGET`] entries, filtering on its included `search_text`. A common fragment fills
+//!    its page here (a few milliseconds) and never pays for the trigram lookup. Its total is then
+//!    counted in a small view, and in a large one estimated from how densely the walk matched
+//!    (the view's size × matches / entries walked), shown as "about N".
+//! 2. **Probe**, when the walk did not fill the page: the matches, at most [`SEARCH_COUNT_CAP`]
+//!    + 1 of them, from one bitmap scan of the trigram GIN index on `search_text` (sequential and
+//!    index scans are switched off for this statement), then the page is sorted out of them. At
+//!    most 1,000 matches: that is the page and an exact total.
+//! 3. **Walk**, only for a fragment with more matches that all lie beyond the bounded walk: the
+//!    sort index is walked without a bound and the page's rows are fetched by id; the total reads
+//!    "more than 1,000 users".
 //!
 //! A fragment without three ASCII letters or digits in a row gives no trigram to look up, so its
 //! probe is left to the planner (a short fragment usually matches many rows early).

@@ -29,8 +29,8 @@
 //!    its page here (a few milliseconds) and never pays for the trigram lookup. Its total is then
 //!    counted in a small view, and in a large one estimated from how densely the walk matched
 //!    (the view's size × matches / entries walked), shown as "about N".
-//! 2. **Probe**, when the walk did not fill the page: the matches, at most [`SEARCH_COUNT_CAP`]
-//!    + 1 of them, from one bitmap scan of the trigram GIN index on `search_text` (sequential and
+//! 2. **Probe**, when the walk did not fill the page: the matches (one more than
+//!    [`SEARCH_COUNT_CAP`] at most) from one bitmap scan of the trigram GIN index on `search_text` (sequential and
 //!    index scans are switched off for this statement), then the page is sorted out of them. At
 //!    most 1,000 matches: that is the page and an exact total.
 //! 3. **Walk**, only for a fragment with more matches that all lie beyond the bounded walk: the

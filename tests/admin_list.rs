@@ -431,9 +431,9 @@ async fn many_matches_far_down_the_order_say_more_than_and_page_in_order() {
     sqlx::query(
         "INSERT INTO users (clerk_user_id, name, email, role)
          SELECT 'user_far_' || n,
-                CASE WHEN n <= 4800 THEN 'Aaron ' || n ELSE 'Zed Faraway ' || (n % 60) END,
+                CASE WHEN n <= 13000 THEN 'Aaron ' || n ELSE 'Zed Faraway ' || (n % 60) END,
                 'f' || n || '@ex.com', 'user'::user_role
-         FROM generate_series(1, 6000) AS n",
+         FROM generate_series(1, 14200) AS n",
     )
     .execute(pool)
     .await

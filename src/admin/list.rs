@@ -27,8 +27,8 @@
 //! 1. **Bounded walk**: the covering sort index is walked in page order, index-only, for at most
 //!    [`WALK_BUDGET`] entries, filtering on its included `search_text`. A common fragment fills
 //!    its page here (a few milliseconds) and never pays for the trigram lookup. Its total is then
-//!    counted in a small view, and in a large one estimated from how densely the walk matched
-//!    (the view's size × matches / entries walked), shown as "about N".
+//!    counted in a small view, and in a large one estimated from a random sample of the table's
+//!    pages (`TABLESAMPLE SYSTEM`), shown as "about N".
 //! 2. **Probe**, when the walk did not fill the page: the matches (one more than
 //!    [`SEARCH_COUNT_CAP`] at most) from one bitmap scan of the trigram GIN index on `search_text` (sequential and
 //!    index scans are switched off for this statement), then the page is sorted out of them. At
@@ -210,36 +210,56 @@ fn walk_sql<'q>(
 }
 
 /// How many entries of the sort index a search walks before it asks the trigram index instead.
-const WALK_BUDGET: i64 = 4_000;
+const WALK_BUDGET: i64 = 12_000;
 
 /// The first, bounded step of a search: up to [`WALK_BUDGET`] entries of the covering sort
-/// index in page order (index-only), filtered, stopping at the page's last row. Each match
-/// comes with its position `n` in the walk, which also tells how common the fragment is.
+/// index in page order (index-only), filtered, stopping at the page's last row.
 fn bounded_walk_sql<'q>(
     query: &UserListQuery,
     cursor: Option<&Cursor>,
     scan: SortDirection,
     prefix: &str,
 ) -> QueryBuilder<'q, Postgres> {
-    let direction = match scan {
-        SortDirection::Asc => "ASC",
-        SortDirection::Desc => "DESC",
-    };
     let key = sort_expression(query.sort);
     let mut sql = QueryBuilder::<Postgres>::new(prefix);
     sql.push(format!(
-        "SELECT id, n FROM (SELECT id, search_text, deleted_at, role, \
-         row_number() OVER (ORDER BY {key} {direction}, id {direction}) AS n FROM users WHERE true"
+        "SELECT id FROM (SELECT id, {key}, search_text, deleted_at, role FROM users WHERE true"
     ));
     push_keyset_and_order(&mut sql, query, cursor, scan);
     sql.push(" LIMIT ")
         .push_bind(WALK_BUDGET)
         .push(") AS walked");
     push_filters(&mut sql, query);
-    sql.push(" ORDER BY n LIMIT ")
+    // The subquery's order carries through (no sort): the limit stops the walk early.
+    push_keyset_and_order(&mut sql, query, None, scan);
+    sql.push(" LIMIT ")
         .push_bind(i64::from(query.page_size) + 1);
     sql
 }
+
+/// How many users of a large view match a search, estimated from a random sample of the table's
+/// pages (unbiased, unlike the walk, whose matches may cluster in sort order).
+async fn sampled_matches(
+    conn: &mut sqlx::PgConnection,
+    query: &UserListQuery,
+    view_rows: u64,
+) -> Result<u64, sqlx::Error> {
+    // About SAMPLE_ROWS rows, whatever the table's size.
+    let percent = (SAMPLE_ROWS * 100.0 / view_rows.max(1) as f64).clamp(0.01, 100.0);
+    let mut count = QueryBuilder::<Postgres>::new(format!(
+        "SELECT count(*) FROM users TABLESAMPLE SYSTEM ({percent})"
+    ));
+    push_filters(&mut count, query);
+    let sampled: i64 = count
+        .build_query_scalar()
+        .persistent(false)
+        .fetch_one(conn)
+        .await?;
+    Ok((sampled.max(0) as f64 * 100.0 / percent).round() as u64)
+}
+
+/// How many rows [`sampled_matches`] reads (in whole pages, chosen at random).
+const SAMPLE_ROWS: f64 = 5_000.0;
 
 /// The rows of `ids`, in page order.
 fn rows_by_id_sql<'q>(
@@ -270,35 +290,32 @@ async fn search_page(
     let mut tx = pool.begin().await?;
     if has_trigram(&query.search) && !query.search.contains('\n') {
         sqlx::query(WALK_PLAN).execute(&mut *tx).await?;
-        let walked: Vec<(Uuid, i64)> = bounded_walk_sql(query, cursor, scan, "")
-            .build_query_as()
+        let ids: Vec<Uuid> = bounded_walk_sql(query, cursor, scan, "")
+            .build_query_scalar()
             .persistent(false)
             .fetch_all(&mut *tx)
             .await?;
-        if walked.len() > query.page_size as usize {
-            let last_position = walked.last().map(|(_, n)| *n).unwrap_or(1).max(1);
-            let ids: Vec<Uuid> = walked.into_iter().map(|(id, _)| id).collect();
+        if ids.len() > query.page_size as usize {
             let matched = ids.len() as u64;
             let rows: Vec<ListedUser> = rows_by_id_sql(query, ids, scan)
                 .build_query_as()
                 .persistent(false)
                 .fetch_all(&mut *tx)
                 .await?;
-            tx.commit().await?;
-            // A small view is counted; in a large one the fragment matched `matched` of the
-            // first `last_position` rows, so the view's size scaled by that density is the
-            // estimate (labelled "about").
+            // A small view is counted; a large one gets an estimate (labelled "about").
             let unsearched = UserListQuery {
                 search: String::new(),
                 ..query.clone()
             };
             let total = match total(pool, &unsearched).await? {
                 Total::Exact(_) => Total::Exact(count_matches(pool, query).await?),
-                view => {
-                    let estimate = view.count() as f64 * matched as f64 / last_position as f64;
-                    Total::About((estimate.round() as u64).max(matched))
-                }
+                view => Total::About(
+                    sampled_matches(&mut tx, query, view.count())
+                        .await?
+                        .max(matched),
+                ),
             };
+            tx.commit().await?;
             return Ok((rows, total));
         }
     }

@@ -7,7 +7,7 @@
 //! | variant               | status | body                                  |
 //! |-----------------------|--------|---------------------------------------|
 //! | `BadRequest`          | 400    | the message, written for a person      |
-//! | `Unauthorized`        | 401    | "sign in to continue"                  |
+//! | `Unauthorized`        | 401    | "signed out or session expired"        |
 //! | `Forbidden`           | 403    | the message                            |
 //! | `NotFound`            | 404    | the message                            |
 //! | `Unprocessable`       | 422    | the message                            |
@@ -30,7 +30,7 @@ use serde::{Deserialize, Serialize};
 pub enum AppError {
     #[error("{0}")]
     BadRequest(String),
-    #[error("Sign in to continue.")]
+    #[error("You are signed out, or your session expired: nothing was changed. Please try again.")]
     Unauthorized,
     #[error("{0}")]
     Forbidden(String),

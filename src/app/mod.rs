@@ -72,30 +72,6 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// Marks a server function's error on its way out: API callers get its status code. A no-JS
-/// form post (Accept: text/html) keeps Leptos's redirect back to the page, which then shows it.
-pub fn server_fn_failure(error: AppError) -> AppError {
-    #[cfg(feature = "ssr")]
-    {
-        let is_form_post = use_context::<axum::http::request::Parts>().is_some_and(|parts| {
-            parts
-                .headers
-                .get(axum::http::header::ACCEPT)
-                .and_then(|value| value.to_str().ok())
-                .is_some_and(|accept| accept.contains("text/html"))
-        });
-        if !is_form_post {
-            if let (Some(response), Ok(status)) = (
-                use_context::<leptos_axum::ResponseOptions>(),
-                axum::http::StatusCode::from_u16(error.status_code()),
-            ) {
-                response.set_status(status);
-            }
-        }
-    }
-    error
-}
-
 fn escape_text(text: &str) -> String {
     let mut escaped = String::with_capacity(text.len());
     for c in text.chars() {

@@ -28,9 +28,7 @@ impl CurrentUser {
 /// The current user, with their whole row when `include_user` is true. Signed out: 401.
 #[server(endpoint = "get_current_user")]
 pub async fn get_current_user(include_user: bool) -> Result<CurrentUser, AppError> {
-    let mut current = current_user()
-        .await
-        .map_err(crate::app::server_fn_failure)?;
+    let mut current = current_user().await?;
     if !include_user {
         current.user = None;
     }

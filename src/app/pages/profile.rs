@@ -9,9 +9,7 @@ use leptos_router::hooks::use_query_map;
 /// The signed-in person's own record.
 #[server(endpoint = "my_profile")]
 pub async fn my_profile() -> Result<CurrentUser, AppError> {
-    crate::clerk::current_user()
-        .await
-        .map_err(crate::app::server_fn_failure)
+    crate::clerk::current_user().await
 }
 
 /// "Refresh from Clerk": runs the sync for the signed-in person and comes back to the profile.
@@ -25,12 +23,9 @@ pub async fn refresh_from_clerk() -> Result<(), AppError> {
         .extensions
         .get::<Auth>()
         .and_then(Auth::claims)
-        .ok_or(AppError::Unauthorized)
-        .map_err(crate::app::server_fn_failure)?;
+        .ok_or(AppError::Unauthorized)?;
     let clerk_user_id = crate::users::ClerkUserId::new(&claims.sub);
-    crate::sync::route::sync_user(&state, &clerk_user_id)
-        .await
-        .map_err(crate::app::server_fn_failure)?;
+    crate::sync::route::sync_user(&state, &clerk_user_id).await?;
     leptos_axum::redirect("/profile?refreshed=1");
     Ok(())
 }

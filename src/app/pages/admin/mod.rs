@@ -29,9 +29,9 @@ pub fn format_time(at: OffsetDateTime) -> String {
     )
 }
 
-/// The way out of every admin server function: API callers get the error's status code, a
-/// no-JS form post goes back to its page (see `crate::app::server_fn_failure`).
+/// The way out of every admin server function: the layer's errors as an `AppError`, whose
+/// status the server's `server_fn_status` layer gives API callers.
 #[cfg(feature = "ssr")]
 pub(crate) fn failure(error: impl Into<crate::error::AppError>) -> crate::error::AppError {
-    crate::app::server_fn_failure(error.into())
+    error.into()
 }

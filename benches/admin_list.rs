@@ -98,6 +98,14 @@ async fn run() -> Result<(), String> {
             }],
         ),
         (
+            "role filter (users, 99%) + rare name fragment",
+            vec![UserListQuery {
+                role: Some(Role::User),
+                search: "grace hop".into(),
+                ..Default::default()
+            }],
+        ),
+        (
             "include deleted, email desc",
             vec![UserListQuery {
                 include_deleted: true,
@@ -108,40 +116,35 @@ async fn run() -> Result<(), String> {
         ),
     ];
 
+    // Known to be slow, shown so that nobody has to find out: a fragment with more matches than
+    // a search counts, all of which sort far down the order (a first name, sorted by name: every
+    // "Olga …" sorts after three quarters of the users). Not one of the goal's shapes.
+    let beyond_goal: Vec<(&str, Vec<UserListQuery>)> = vec![(
+        "first name, sorted by name (far down the order)",
+        searches(&["olga", "rosa"]),
+    )];
+
     // With ADMIN_LIST_EXPLAIN set, the plan of one query of each shape is printed at the end.
     let explain_shapes: Vec<(&str, UserListQuery)> = shapes
         .iter()
+        .chain(&beyond_goal)
         .map(|(name, queries)| (*name, queries[0].clone()))
         .collect();
     println!("\n{runs} runs per shape, page size 25, total included\n");
     println!(
-        "{:<44} {:>9} {:>9} {:>9}",
+        "{:<48} {:>9} {:>9} {:>9}",
         "shape", "p50 ms", "p99 ms", "max ms"
     );
     let mut worst = Duration::ZERO;
     for (name, queries) in shapes {
-        // Warm up: the first runs pay for cold caches and plan setup.
-        for query in queries.iter().cycle().take(queries.len() * 3) {
-            list_users(&pool, query).await.map_err(|e| e.to_string())?;
-        }
-        let mut timings = Vec::with_capacity(runs);
-        for query in queries.iter().cycle().take(runs) {
-            let start = Instant::now();
-            let page = list_users(&pool, query).await.map_err(|e| e.to_string())?;
-            timings.push(start.elapsed());
-            std::hint::black_box(page);
-        }
-        timings.sort();
-        let p50 = percentile(&timings, 0.50);
-        let p99 = percentile(&timings, 0.99);
-        worst = worst.max(p99);
-        println!(
-            "{:<44} {:>9.2} {:>9.2} {:>9.2}",
-            name,
-            ms(p50),
-            ms(p99),
-            ms(*timings.last().unwrap_or(&Duration::ZERO))
-        );
+        worst = worst.max(measure(&pool, name, &queries, runs).await?);
+    }
+    println!(
+        "\nbeyond the goal's shapes ({} runs, not counted):",
+        runs / 10
+    );
+    for (name, queries) in beyond_goal {
+        measure(&pool, name, &queries, runs / 10).await?;
     }
     if std::env::var_os("ADMIN_LIST_EXPLAIN").is_some() {
         for (name, query) in explain_shapes {
@@ -163,6 +166,36 @@ async fn run() -> Result<(), String> {
     pool.close().await;
     let _ = cluster.stop().await;
     Ok(())
+}
+
+/// Runs `queries` in turn `runs` times (after a warm-up), prints p50, p99 and max, returns p99.
+async fn measure(
+    pool: &sqlx::PgPool,
+    name: &str,
+    queries: &[UserListQuery],
+    runs: usize,
+) -> Result<Duration, String> {
+    // Warm up: the first runs pay for cold caches and plan setup.
+    for query in queries.iter().cycle().take(queries.len() * 3) {
+        list_users(pool, query).await.map_err(|e| e.to_string())?;
+    }
+    let mut timings = Vec::with_capacity(runs);
+    for query in queries.iter().cycle().take(runs.max(1)) {
+        let start = Instant::now();
+        let page = list_users(pool, query).await.map_err(|e| e.to_string())?;
+        timings.push(start.elapsed());
+        std::hint::black_box(page);
+    }
+    timings.sort();
+    let p99 = percentile(&timings, 0.99);
+    println!(
+        "{:<48} {:>9.2} {:>9.2} {:>9.2}",
+        name,
+        ms(percentile(&timings, 0.50)),
+        ms(p99),
+        ms(*timings.last().unwrap_or(&Duration::ZERO))
+    );
+    Ok(p99)
 }
 
 fn searches(fragments: &[&str]) -> Vec<UserListQuery> {

@@ -6,7 +6,7 @@ mod common;
 use common::fresh_database;
 use sqlx::PgPool;
 use std::collections::HashSet;
-use warden::admin::list::list_users;
+use warden::admin::list::{list_users, SEARCH_COUNT_CAP};
 use warden::admin::model::{
     PageFrom, SortDirection, SortField, Total, UserListParams, UserListQuery, MAX_SEARCH_CHARS,
 };
@@ -492,4 +492,80 @@ async fn a_common_fragment_in_a_large_view_gets_an_honest_estimate() {
     // 2,000 match; the estimate must be in the right ballpark.
     assert!((1_000..=4_000).contains(&estimate), "{estimate}");
     assert!(page.total.describe().starts_with("about "));
+}
+
+/// Every way a search collects its matches returns exactly the substring matches, in order:
+/// the trigram probe looks a fragment up by its words and must not match the words apart or out
+/// of order, and the role probe (a role with few members) must agree with it. 24,000 users, 90 %
+/// of them `user` (a view too large for the role probe) and 10 % `admin` (small enough).
+#[tokio::test]
+async fn every_probe_finds_exactly_the_substring_matches() {
+    let db = fresh_database().await;
+    let pool = &db.pool;
+    sqlx::query(
+        "INSERT INTO users (clerk_user_id, name, email, role, created_at)
+         SELECT 'user_words_' || n,
+                (ARRAY['Ada Lovelace', 'Ada Byron Lovelace', 'Lovelace Ada', 'Grace Hopper',
+                       'Adam Lovell', 'Ida Lovelock', 'O''Brien-Ada', 'Plain Person'])[1 + n % 8]
+                    || ' ' || (n % 13),
+                'u' || n || (ARRAY['@ada.love', '@example.com', '.ada-lov@x.org'])[1 + n % 3],
+                CASE WHEN n % 10 = 0 THEN 'admin'::user_role ELSE 'user'::user_role END,
+                timestamptz '2026-11-01 12:00:00+00' - make_interval(mins => n % 500)
+         FROM generate_series(1, 24000) AS n",
+    )
+    .execute(pool)
+    .await
+    .unwrap();
+    sqlx::query("ANALYZE users").execute(pool).await.unwrap();
+    for fragment in [
+        "ada lov",
+        "ADA LOVELACE 1",
+        "lace ada",
+        "n-ada",
+        "ada.love",
+        "a-lov@",
+        "ce hopper 12",
+        "da lovell",
+        "lovelock 3",
+    ] {
+        for role in [None, Some(Role::Admin), Some(Role::User)] {
+            let role_filter = match role {
+                None => String::new(),
+                Some(role) => format!("AND role = '{}'", role.as_str()),
+            };
+            let expected: Vec<UserId> = sqlx::query_scalar(&format!(
+                "SELECT id FROM users
+                 WHERE (name ILIKE '%' || $1 || '%' OR email ILIKE '%' || $1 || '%') {role_filter}
+                 ORDER BY created_at DESC, id DESC"
+            ))
+            .bind(fragment)
+            .fetch_all(pool)
+            .await
+            .unwrap();
+            let query = UserListQuery {
+                search: fragment.into(),
+                role,
+                sort: SortField::Created,
+                direction: SortDirection::Desc,
+                page_size: 100,
+                ..Default::default()
+            };
+            let walked = walk_all_pages(pool, &query).await;
+            assert_eq!(walked, expected, "{fragment:?} {role:?}");
+            // Exact, or labelled and honest: an estimate within a factor of two, a "more than"
+            // that is true.
+            let matches = expected.len() as u64;
+            match list_users(pool, &query).await.unwrap().total {
+                Total::Exact(counted) => assert_eq!(counted, matches, "{fragment:?} {role:?}"),
+                Total::About(estimate) => assert!(
+                    (matches / 2..=matches * 2).contains(&estimate),
+                    "{fragment:?} {role:?}: about {estimate} of {matches}"
+                ),
+                Total::MoreThan(bound) => {
+                    assert_eq!(bound, SEARCH_COUNT_CAP);
+                    assert!(matches > bound, "{fragment:?} {role:?}: {matches}");
+                }
+            }
+        }
+    }
 }

@@ -3,7 +3,7 @@
 //! # Why keyset pagination
 //! An `OFFSET` deep into a million rows reads and throws away every row before the page. A
 //! keyset page instead starts *after the last row seen*: `(sort key, id) > ($key, $id)` is an
-//! index condition on the btree `(sort key, id)` (see the migration `…000200_admin_roles.sql`),
+//! index condition on the btree `(sort key, id)` (see the migration `…000400_admin_search.sql`),
 //! so page 500 costs what page 1 costs. `id` ends every order, so rows with equal names still
 //! have one stable order and each row appears on exactly one page.
 //!
@@ -17,28 +17,32 @@
 //! An exact `count(*)` of a common view over a million rows would cost more than the page
 //! itself. Without a search the planner's estimate (`EXPLAIN`) decides: when it expects at most
 //! [`EXACT_COUNT_MAX_ESTIMATE`] rows we count them (capped, in case it was wrong), else we show
-//! the estimate, labelled "about". A search is counted up to [`SEARCH_COUNT_CAP`] (the planner
-//! cannot estimate substring matches); past it the total reads "more than 1,000 users".
+//! the estimate, labelled "about". A search is counted exactly in such a small view, and up to
+//! [`SEARCH_COUNT_CAP`] matches in any view; beyond that, a common fragment in a large view gets
+//! an estimate from a random sample of the table, and one that is neither reads "more than 1,000
+//! users".
 //!
-//! # Searches: plans chosen by what the data does, not by the planner
-//! The planner cannot tell a rare fragment from a common one (`LIKE '%…%'` estimates come from
-//! a 100-value histogram and are clamped), and each good plan is 10–100× too slow for the other
-//! kind. So a search runs in one transaction, each step bounded:
-//! 1. **Bounded walk**: the covering sort index is walked in page order, index-only, for at most
-//!    [`WALK_BUDGET`] entries, filtering on its included `search_text`. A common fragment fills
-//!    its page here (a few milliseconds) and never pays for the trigram lookup. Its total is then
-//!    counted in a small view, and in a large one estimated from a random sample of the table's
-//!    pages (`TABLESAMPLE SYSTEM`), shown as "about N".
-//! 2. **Probe**, when the walk did not fill the page: the matches (one more than
-//!    [`SEARCH_COUNT_CAP`] at most) from one bitmap scan of the trigram GIN index on `search_text` (sequential and
-//!    index scans are switched off for this statement), then the page is sorted out of them. At
-//!    most 1,000 matches: that is the page and an exact total.
-//! 3. **Walk**, only for a fragment with more matches that all lie beyond the bounded walk: the
-//!    sort index is walked without a bound and the page's rows are fetched by id; the total reads
-//!    "more than 1,000 users".
+//! # Searches: each plan used where it is cheap, every step bounded
+//! No single plan serves every search: walking a sort index in page order is cheap when matches
+//! are dense and hopeless when they are rare; collecting the matches from the trigram index is
+//! the reverse. The planner cannot choose well on its own (it does not know how matches spread
+//! along the sort order), so [`search_page`] chooses, in one transaction, from cheap facts: the
+//! planner's estimates (`EXPLAIN`, no execution) of the view and of the search.
+//! 1. **Bounded walk**, for a fragment the planner expects to be common enough to fill a page
+//!    within the walk ([`expect_walk_to_fill_page`]): the covering sort index is walked in page order, index-only, for at most [`WALK_BUDGET`] entries, filtering on its
+//!    included `search_text`. A common fragment fills its page here in a few milliseconds and
+//!    never pays for the trigram lookup.
+//! 2. **Probe**: every match, one more than [`SEARCH_COUNT_CAP`] at most, then the page is sorted
+//!    out of them; at most 1,000 matches give the page and an exact total. The matches come from
+//!    the cheapest source (see [`Probe`]): the entries of a small role (an index-only scan of
+//!    `users_list_role`), or a bitmap scan of the trigram index looked up by the fragment's
+//!    *words*, whose trigrams are rarer than those spanning a word boundary (`"grace hop"`
+//!    costs a third of the lookup this way), with the exact substring checked on each row.
+//! 3. **Walk**, only for a fragment with more matches than the probe collects that the bounded
+//!    walk did not reach: the sort index is walked without a bound.
 //!
-//! A fragment without three ASCII letters or digits in a row gives no trigram to look up, so its
-//! probe is left to the planner (a short fragment usually matches many rows early).
+//! `cargo bench --bench admin_list` measures every shape at 1,000,000 users; `ADMIN_LIST_EXPLAIN`
+//! prints the plan of each step a search took ([`explain_list_users`]).
 
 use crate::admin::model::{
     PageFrom, SortDirection, SortField, Total, UserListPage, UserListQuery, UserListRow,
@@ -47,7 +51,7 @@ use crate::admin::AdminError;
 use crate::users::{Role, UserId};
 use base64::Engine;
 use serde::{Deserialize, Serialize};
-use sqlx::{PgPool, Postgres, QueryBuilder};
+use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -57,9 +61,41 @@ pub const EXACT_COUNT_MAX_ESTIMATE: u64 = 5_000;
 const EXACT_COUNT_CAP: i64 = 10_000;
 /// A search collects and counts at most this many matches (see the module's documentation).
 pub const SEARCH_COUNT_CAP: u64 = 1_000;
+/// How many entries of the sort index the bounded walk reads at most.
+const WALK_BUDGET: i64 = 12_000;
+/// A role filter whose view the planner expects to hold at most this many users is probed
+/// through the role index: reading all its entries index-only costs at most a few milliseconds.
+const ROLE_PROBE_MAX_ROWS: u64 = 20_000;
+/// How many rows [`sampled_matches`] reads (in whole pages, chosen at random).
+const SAMPLE_ROWS: f64 = 5_000.0;
 
-/// The probe of a search: one bitmap scan of the trigram index, nothing else.
-const PROBE_PLAN: &str = "SELECT set_config('enable_seqscan', 'off', true), \
+/// Where a search's probe takes its matches from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Probe {
+    /// An index-only scan of one role's entries in `users_list_role` (which includes
+    /// `search_text`): for a role with few members, whatever the fragment.
+    Role,
+    /// One bitmap scan of the trigram index, looked up by the fragment's words.
+    Trigram,
+    /// Whatever the planner picks: a fragment without three ASCII letters or digits in a row
+    /// gives pg_trgm nothing to look up (a short fragment usually matches many rows early).
+    Planner,
+}
+
+impl Probe {
+    /// The plan settings for the rest of the transaction (`set_config(…, true)` is `SET LOCAL`).
+    fn plan(self) -> Option<&'static str> {
+        match self {
+            // Index scans only: the role's entries index-only, then the matches' rows by key.
+            Probe::Role => Some(WALK_PLAN),
+            Probe::Trigram => Some(TRIGRAM_PROBE_PLAN),
+            Probe::Planner => None,
+        }
+    }
+}
+
+/// The trigram probe: one bitmap scan of the trigram index, nothing else.
+const TRIGRAM_PROBE_PLAN: &str = "SELECT set_config('enable_seqscan', 'off', true), \
      set_config('max_parallel_workers_per_gather', '0', true), \
      set_config('enable_indexscan', 'off', true), set_config('enable_indexonlyscan', 'off', true), \
      set_config('enable_bitmapscan', 'on', true)";
@@ -70,22 +106,30 @@ const WALK_PLAN: &str = "SELECT set_config('enable_seqscan', 'off', true), \
      set_config('enable_indexscan', 'on', true), set_config('enable_indexonlyscan', 'on', true), \
      set_config('enable_bitmapscan', 'off', true)";
 
+/// The columns of a listed row; `sort_text` follows.
+const ROW_COLUMNS: &str = "id, name, email, role, image_url, deleted_at, created_at";
+
 /// The page of users `query` asks for.
 pub async fn list_users(pool: &PgPool, query: &UserListQuery) -> Result<UserListPage, AdminError> {
     let (cursor, scan) = start_position(query)?;
-    let (mut rows, total) = if query.search.is_empty() {
+    let (rows, total) = if query.search.is_empty() {
+        let mut conn = pool.acquire().await?;
         // Unnamed (not cached) statements: the planner sees the actual role every time.
-        let mut sql = page_sql(query, cursor.as_ref(), scan, "");
-        let rows: Vec<ListedUser> = sql
+        let rows: Vec<ListedUser> = page_sql(query, cursor.as_ref(), scan, "")
             .build_query_as()
             .persistent(false)
-            .fetch_all(pool)
+            .fetch_all(&mut *conn)
             .await?;
-        (rows, total(pool, query).await?)
+        let estimate = estimated_rows(&mut conn, query).await?;
+        (rows, total(&mut conn, query, estimate).await?)
     } else {
-        search_page(pool, query, cursor.as_ref(), scan).await?
+        search_page(pool, query, cursor.as_ref(), scan, &mut None).await?
     };
+    Ok(into_page(query, rows, total))
+}
 
+/// The page as it is shown: rows in display order, and the cursors of its neighbours.
+fn into_page(query: &UserListQuery, mut rows: Vec<ListedUser>, total: Total) -> UserListPage {
     let more_in_scan_direction = rows.len() > query.page_size as usize;
     rows.truncate(query.page_size as usize);
     let (next, previous) = match &query.from {
@@ -104,12 +148,12 @@ pub async fn list_users(pool: &PgPool, query: &UserListQuery) -> Result<UserList
     };
     let next = next.map(|row| row.cursor(query.sort).encode());
     let previous = previous.map(|row| row.cursor(query.sort).encode());
-    Ok(UserListPage {
+    UserListPage {
         rows: rows.into_iter().map(ListedUser::into_row).collect(),
         next,
         previous,
         total,
-    })
+    }
 }
 
 /// The SQL of one page: filters, keyset condition, order and limit (`prefix` is for EXPLAIN).
@@ -119,15 +163,29 @@ fn page_sql<'q>(
     scan: SortDirection,
     prefix: &str,
 ) -> QueryBuilder<'q, Postgres> {
-    let limit = i64::from(query.page_size);
-    let mut sql = QueryBuilder::<Postgres>::new(prefix);
-    sql.push("SELECT id, name, email, role, image_url, deleted_at, created_at, ");
-    sql.push(sort_text_expression(query.sort));
-    sql.push(" AS sort_text FROM users");
-    push_filters(&mut sql, query);
+    let mut sql = select_rows(prefix, query.sort);
+    sql.push(" FROM users");
+    push_filters(&mut sql, query, SearchCondition::Exact);
     push_keyset_and_order(&mut sql, query, cursor, scan);
-    sql.push(" LIMIT ").push_bind(limit + 1);
+    push_page_limit(&mut sql, query);
     sql
+}
+
+/// `{prefix}SELECT <row columns>, <sort text> AS sort_text`.
+fn select_rows<'q>(prefix: &str, sort: SortField) -> QueryBuilder<'q, Postgres> {
+    let mut sql = QueryBuilder::<Postgres>::new(prefix);
+    sql.push("SELECT ")
+        .push(ROW_COLUMNS)
+        .push(", ")
+        .push(sort_text_expression(sort))
+        .push(" AS sort_text");
+    sql
+}
+
+/// One row more than the page, to know whether there is a next one.
+fn push_page_limit(sql: &mut QueryBuilder<'_, Postgres>, query: &UserListQuery) {
+    sql.push(" LIMIT ")
+        .push_bind(i64::from(query.page_size) + 1);
 }
 
 /// ` AND (key, id) > (…)` (or `<`) when there is a cursor, then ` ORDER BY key, id`.
@@ -170,22 +228,49 @@ fn probe_sql<'q>(
     query: &UserListQuery,
     cursor: Option<&Cursor>,
     scan: SortDirection,
+    probe: Probe,
     prefix: &str,
 ) -> QueryBuilder<'q, Postgres> {
     let mut sql = QueryBuilder::<Postgres>::new(prefix);
-    sql.push(
-        "WITH matches AS MATERIALIZED (SELECT id, name, email, role, image_url, deleted_at, \
-         created_at, name_key, email_key FROM users",
-    );
-    push_filters(&mut sql, query);
+    let condition = match probe {
+        Probe::Trigram => SearchCondition::TrigramLookup,
+        Probe::Role | Probe::Planner => SearchCondition::Exact,
+    };
+    if probe == Probe::Role {
+        // Only ids from the index-only scan; the matches' rows are then fetched by key.
+        sql.push("WITH matches AS MATERIALIZED (SELECT id FROM users");
+    } else {
+        sql.push("WITH matches AS MATERIALIZED (SELECT ")
+            .push(ROW_COLUMNS)
+            .push(", name_key, email_key FROM users");
+    }
+    push_filters(&mut sql, query, condition);
     sql.push(" LIMIT ")
         .push_bind(SEARCH_COUNT_CAP as i64 + 1)
-        .push(") SELECT id, name, email, role, image_url, deleted_at, created_at, ")
+        .push(") SELECT ")
+        .push(ROW_COLUMNS)
+        .push(", ")
         .push(sort_text_expression(query.sort))
-        .push(" AS sort_text, (SELECT count(*) FROM matches) AS matched FROM matches WHERE true");
+        .push(" AS sort_text, (SELECT count(*) FROM matches) AS matched FROM ");
+    if probe == Probe::Role {
+        sql.push("users WHERE id IN (SELECT id FROM matches)");
+    } else {
+        sql.push("matches WHERE true");
+    }
     push_keyset_and_order(&mut sql, query, cursor, scan);
-    sql.push(" LIMIT ")
-        .push_bind(i64::from(query.page_size) + 1);
+    push_page_limit(&mut sql, query);
+    sql
+}
+
+/// How many users match, counting at most `cap` + 1 of them.
+fn capped_count_sql<'q>(
+    query: &UserListQuery,
+    condition: SearchCondition,
+    cap: i64,
+) -> QueryBuilder<'q, Postgres> {
+    let mut sql = QueryBuilder::<Postgres>::new("SELECT count(*) FROM (SELECT 1 FROM users");
+    push_filters(&mut sql, query, condition);
+    sql.push(" LIMIT ").push_bind(cap + 1).push(") AS capped");
     sql
 }
 
@@ -196,21 +281,15 @@ fn walk_sql<'q>(
     scan: SortDirection,
     prefix: &str,
 ) -> QueryBuilder<'q, Postgres> {
-    let mut sql = QueryBuilder::<Postgres>::new(prefix);
-    sql.push("SELECT id, name, email, role, image_url, deleted_at, created_at, ")
-        .push(sort_text_expression(query.sort))
-        .push(" AS sort_text FROM users WHERE id = ANY(ARRAY(SELECT id FROM users");
-    push_filters(&mut sql, query);
+    let mut sql = select_rows(prefix, query.sort);
+    sql.push(" FROM users WHERE id = ANY(ARRAY(SELECT id FROM users");
+    push_filters(&mut sql, query, SearchCondition::Exact);
     push_keyset_and_order(&mut sql, query, cursor, scan);
-    sql.push(" LIMIT ")
-        .push_bind(i64::from(query.page_size) + 1)
-        .push("))");
+    push_page_limit(&mut sql, query);
+    sql.push("))");
     push_keyset_and_order(&mut sql, query, None, scan);
     sql
 }
-
-/// How many entries of the sort index a search walks before it asks the trigram index instead.
-const WALK_BUDGET: i64 = 12_000;
 
 /// The first, bounded step of a search: up to [`WALK_BUDGET`] entries of the covering sort
 /// index in page order (index-only), filtered, stopping at the page's last row.
@@ -229,101 +308,115 @@ fn bounded_walk_sql<'q>(
     sql.push(" LIMIT ")
         .push_bind(WALK_BUDGET)
         .push(") AS walked");
-    push_filters(&mut sql, query);
+    push_filters(&mut sql, query, SearchCondition::Exact);
     // The subquery's order carries through (no sort): the limit stops the walk early.
     push_keyset_and_order(&mut sql, query, None, scan);
-    sql.push(" LIMIT ")
-        .push_bind(i64::from(query.page_size) + 1);
+    push_page_limit(&mut sql, query);
     sql
 }
-
-/// How many users of a large view match a search, estimated from a random sample of the table's
-/// pages (unbiased, unlike the walk, whose matches may cluster in sort order).
-async fn sampled_matches(
-    conn: &mut sqlx::PgConnection,
-    query: &UserListQuery,
-    view_rows: u64,
-) -> Result<u64, sqlx::Error> {
-    // About SAMPLE_ROWS rows, whatever the table's size.
-    let percent = (SAMPLE_ROWS * 100.0 / view_rows.max(1) as f64).clamp(0.01, 100.0);
-    let mut count = QueryBuilder::<Postgres>::new(format!(
-        "SELECT count(*) FROM users TABLESAMPLE SYSTEM ({percent})"
-    ));
-    push_filters(&mut count, query);
-    let sampled: i64 = count
-        .build_query_scalar()
-        .persistent(false)
-        .fetch_one(conn)
-        .await?;
-    Ok((sampled.max(0) as f64 * 100.0 / percent).round() as u64)
-}
-
-/// How many rows [`sampled_matches`] reads (in whole pages, chosen at random).
-const SAMPLE_ROWS: f64 = 5_000.0;
 
 /// The rows of `ids`, in page order.
 fn rows_by_id_sql<'q>(
     query: &UserListQuery,
     ids: Vec<Uuid>,
     scan: SortDirection,
+    prefix: &str,
 ) -> QueryBuilder<'q, Postgres> {
-    let mut sql = QueryBuilder::<Postgres>::new(
-        "SELECT id, name, email, role, image_url, deleted_at, created_at, ",
-    );
-    sql.push(sort_text_expression(query.sort))
-        .push(" AS sort_text FROM users WHERE id = ANY(")
+    let mut sql = select_rows(prefix, query.sort);
+    sql.push(" FROM users WHERE id = ANY(")
         .push_bind(ids)
         .push(")");
     push_keyset_and_order(&mut sql, query, None, scan);
     sql
 }
 
-/// A search's page and total. A common fragment fills its page within a short walk of the sort
-/// index (the total is then estimated from how densely it matched); a rarer one goes to the
-/// trigram probe, then to the unbounded walk if the probe found too many.
+/// A count of the matches in a random sample of the table's pages, scaled up: unbiased, unlike
+/// the walk, whose matches may cluster in sort order.
+fn sampled_count_sql<'q>(
+    query: &UserListQuery,
+    percent: f64,
+    prefix: &str,
+) -> QueryBuilder<'q, Postgres> {
+    let mut sql = QueryBuilder::<Postgres>::new(format!(
+        "{prefix}SELECT count(*) FROM users TABLESAMPLE SYSTEM ({percent})"
+    ));
+    push_filters(&mut sql, query, SearchCondition::Exact);
+    sql
+}
+
+/// A search's page and total, by the steps of the module's documentation. With `explain`, each
+/// step's statement is also run under `EXPLAIN (ANALYZE, BUFFERS)`, with the same plan settings,
+/// just before it runs for real.
 async fn search_page(
     pool: &PgPool,
     query: &UserListQuery,
     cursor: Option<&Cursor>,
     scan: SortDirection,
+    explain: &mut Option<Vec<String>>,
 ) -> Result<(Vec<ListedUser>, Total), sqlx::Error> {
     let mut tx = pool.begin().await?;
-    if has_trigram(&query.search) && !query.search.contains('\n') {
+    let unsearched = UserListQuery {
+        search: String::new(),
+        ..query.clone()
+    };
+    let view_rows = estimated_rows(&mut tx, &unsearched).await?;
+    let by_trigram = has_trigram(&query.search) && !query.search.contains('\n');
+    let probe = if query.role.is_some() && view_rows <= ROLE_PROBE_MAX_ROWS {
+        Probe::Role
+    } else if by_trigram {
+        Probe::Trigram
+    } else {
+        Probe::Planner
+    };
+
+    // 1. The bounded walk, for a fragment expected to be common.
+    if probe == Probe::Trigram
+        && expect_walk_to_fill_page(query, view_rows, estimated_rows(&mut tx, query).await?)
+    {
         sqlx::query(WALK_PLAN).execute(&mut *tx).await?;
-        let ids: Vec<Uuid> = bounded_walk_sql(query, cursor, scan, "")
+        let walk = |prefix: &str| bounded_walk_sql(query, cursor, scan, prefix);
+        explain_step(&mut tx, explain, "bounded walk", walk).await?;
+        let ids: Vec<Uuid> = walk("")
             .build_query_scalar()
             .persistent(false)
             .fetch_all(&mut *tx)
             .await?;
         if ids.len() > query.page_size as usize {
-            let matched = ids.len() as u64;
-            let rows: Vec<ListedUser> = rows_by_id_sql(query, ids, scan)
+            let walked = ids.len() as u64;
+            let by_id = |prefix: &str| rows_by_id_sql(query, ids.clone(), scan, prefix);
+            explain_step(&mut tx, explain, "rows of the walked page", by_id).await?;
+            let rows: Vec<ListedUser> = by_id("")
                 .build_query_as()
                 .persistent(false)
                 .fetch_all(&mut *tx)
                 .await?;
-            // A small view is counted; a large one gets an estimate (labelled "about").
-            let unsearched = UserListQuery {
-                search: String::new(),
-                ..query.clone()
-            };
-            let total = match total(pool, &unsearched).await? {
-                Total::Exact(_) => Total::Exact(count_matches(pool, query).await?),
-                view => Total::About(
-                    sampled_matches(&mut tx, query, view.count())
-                        .await?
-                        .max(matched),
-                ),
+            let total = if view_rows <= EXACT_COUNT_MAX_ESTIMATE {
+                count_small_view(&mut tx, query).await?
+            } else {
+                // About SAMPLE_ROWS rows, whatever the table's size.
+                let percent = (SAMPLE_ROWS * 100.0 / view_rows.max(1) as f64).clamp(0.01, 100.0);
+                let sample = |prefix: &str| sampled_count_sql(query, percent, prefix);
+                explain_step(&mut tx, explain, "sampled total", sample).await?;
+                let sampled: i64 = sample("")
+                    .build_query_scalar()
+                    .persistent(false)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                let estimate = (sampled.max(0) as f64 * 100.0 / percent).round() as u64;
+                Total::About(estimate.max(walked))
             };
             tx.commit().await?;
             return Ok((rows, total));
         }
     }
-    if has_trigram(&query.search) {
-        sqlx::query(PROBE_PLAN).execute(&mut *tx).await?;
+
+    // 2. The probe: every match, up to the cap.
+    if let Some(plan) = probe.plan() {
+        sqlx::query(plan).execute(&mut *tx).await?;
     }
-    let mut probe = probe_sql(query, cursor, scan, "");
-    let probed: Vec<ListedUser> = probe
+    let probe_query = |prefix: &str| probe_sql(query, cursor, scan, probe, prefix);
+    explain_step(&mut tx, explain, "probe", probe_query).await?;
+    let probed: Vec<ListedUser> = probe_query("")
         .build_query_as()
         .persistent(false)
         .fetch_all(&mut *tx)
@@ -332,14 +425,11 @@ async fn search_page(
         Some(row) => row.matched.unwrap_or(0),
         // An empty page (no match, or a cursor past the last one) still needs its total.
         None => {
-            let mut count =
-                QueryBuilder::<Postgres>::new("SELECT count(*) FROM (SELECT 1 FROM users");
-            push_filters(&mut count, query);
-            count
-                .push(" LIMIT ")
-                .push_bind(SEARCH_COUNT_CAP as i64 + 1)
-                .push(") AS capped");
-            count
+            let condition = match probe {
+                Probe::Trigram => SearchCondition::TrigramLookup,
+                Probe::Role | Probe::Planner => SearchCondition::Exact,
+            };
+            capped_count_sql(query, condition, SEARCH_COUNT_CAP as i64)
                 .build_query_scalar()
                 .persistent(false)
                 .fetch_one(&mut *tx)
@@ -351,32 +441,90 @@ async fn search_page(
         tx.commit().await?;
         return Ok((probed, Total::Exact(matched)));
     }
+
+    // 3. Many matches, none within the bounded walk: walk the sort order to the page.
     sqlx::query(WALK_PLAN).execute(&mut *tx).await?;
-    let mut walk = walk_sql(query, cursor, scan, "");
-    let rows: Vec<ListedUser> = walk
+    let walk = |prefix: &str| walk_sql(query, cursor, scan, prefix);
+    explain_step(&mut tx, explain, "walk", walk).await?;
+    let rows: Vec<ListedUser> = walk("")
         .build_query_as()
         .persistent(false)
         .fetch_all(&mut *tx)
         .await?;
+    let total = if view_rows <= EXACT_COUNT_MAX_ESTIMATE {
+        count_small_view(&mut tx, query).await?
+    } else {
+        Total::MoreThan(SEARCH_COUNT_CAP)
+    };
     tx.commit().await?;
-    Ok((rows, Total::MoreThan(SEARCH_COUNT_CAP)))
+    Ok((rows, total))
+}
+
+/// Every row of a view the planner expects to be small, counted (capped, in case
+/// the estimate was wrong).
+async fn count_small_view(
+    conn: &mut PgConnection,
+    query: &UserListQuery,
+) -> Result<Total, sqlx::Error> {
+    let counted: i64 = capped_count_sql(query, SearchCondition::Exact, EXACT_COUNT_CAP)
+        .build_query_scalar()
+        .persistent(false)
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(if counted > EXACT_COUNT_CAP {
+        Total::About(counted as u64)
+    } else {
+        Total::Exact(counted.max(0) as u64)
+    })
+}
+
+/// Whether the planner's estimates say that the bounded walk meets a page of matches: at the
+/// estimated share of matches, [`WALK_BUDGET`] entries hold at least a page. With PostgreSQL's
+/// default statistics (100 sampled values of `search_text`) a fragment seen in none of them is
+/// estimated at about 0.01 % of the rows and one seen once at about 1 %, so this tells "seen in
+/// the sample" from "not seen" (a 2 % fragment is missed by one `ANALYZE` in five: it then takes
+/// the probe and the walk, a few milliseconds more, with the same result).
+fn expect_walk_to_fill_page(query: &UserListQuery, view_rows: u64, matches: u64) -> bool {
+    let page = u64::from(query.page_size) + 1;
+    matches.saturating_mul(WALK_BUDGET as u64) >= view_rows.saturating_mul(page)
+}
+
+/// With `explain`, runs the statement `build` makes under `EXPLAIN (ANALYZE, BUFFERS)` and keeps
+/// its plan under `label`.
+async fn explain_step<'q>(
+    conn: &mut PgConnection,
+    explain: &mut Option<Vec<String>>,
+    label: &str,
+    build: impl Fn(&str) -> QueryBuilder<'q, Postgres>,
+) -> Result<(), sqlx::Error> {
+    let Some(lines) = explain.as_mut() else {
+        return Ok(());
+    };
+    let plan: Vec<String> = build("EXPLAIN (ANALYZE, BUFFERS) ")
+        .build_query_scalar()
+        .persistent(false)
+        .fetch_all(&mut *conn)
+        .await?;
+    lines.push(format!("-- {label}"));
+    lines.extend(plan);
+    Ok(())
 }
 
 /// Whether pg_trgm can look the search up: it extracts trigrams from runs of word characters,
 /// and ASCII letters and digits are word characters in every locale.
 fn has_trigram(search: &str) -> bool {
-    let mut run = 0;
-    for c in search.chars() {
-        run = if c.is_ascii_alphanumeric() {
-            run + 1
-        } else {
-            0
-        };
-        if run >= 3 {
-            return true;
-        }
-    }
-    false
+    !trigram_words(search).is_empty()
+}
+
+/// The runs of at least three ASCII letters or digits in `search`, lower-cased: each is a
+/// substring of every match, and its trigrams lie inside a word (no boundary trigrams such as
+/// `"  h"`, which every word starting with an h shares).
+fn trigram_words(search: &str) -> Vec<String> {
+    search
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|word| word.len() >= 3)
+        .map(str::to_ascii_lowercase)
+        .collect()
 }
 
 /// Where a page starts and which way the scan runs. "Previous" walks backwards from its cursor;
@@ -392,51 +540,23 @@ fn start_position(query: &UserListQuery) -> Result<(Option<Cursor>, SortDirectio
     })
 }
 
-/// `EXPLAIN (ANALYZE, BUFFERS)` of the page queries exactly as [`list_users`] builds and
-/// plans them (for a search: the probe, and the walk when the probe found too many): evidence
-/// for the benchmark's report.
+/// The plan of every statement [`list_users`] runs for `query`, executed under
+/// `EXPLAIN (ANALYZE, BUFFERS)` with the plan settings it runs with: evidence for the
+/// benchmark's report.
 pub async fn explain_list_users(
     pool: &PgPool,
     query: &UserListQuery,
 ) -> Result<String, AdminError> {
-    const EXPLAIN: &str = "EXPLAIN (ANALYZE, BUFFERS) ";
     let (cursor, scan) = start_position(query)?;
+    let mut explain = Some(Vec::new());
     if query.search.is_empty() {
-        let mut sql = page_sql(query, cursor.as_ref(), scan, EXPLAIN);
-        let lines: Vec<String> = sql
-            .build_query_scalar()
-            .persistent(false)
-            .fetch_all(pool)
-            .await?;
-        return Ok(lines.join("\n"));
+        let mut conn = pool.acquire().await?;
+        let page = |prefix: &str| page_sql(query, cursor.as_ref(), scan, prefix);
+        explain_step(&mut conn, &mut explain, "page", page).await?;
+    } else {
+        search_page(pool, query, cursor.as_ref(), scan, &mut explain).await?;
     }
-    let mut tx = pool.begin().await?;
-    if has_trigram(&query.search) {
-        sqlx::query(PROBE_PLAN).execute(&mut *tx).await?;
-    }
-    let mut lines: Vec<String> = vec!["-- probe".into()];
-    let mut probe = probe_sql(query, cursor.as_ref(), scan, EXPLAIN);
-    let probe_plan: Vec<String> = probe
-        .build_query_scalar()
-        .persistent(false)
-        .fetch_all(&mut *tx)
-        .await?;
-    lines.extend(probe_plan);
-    tx.rollback().await?;
-    if let (_, Total::MoreThan(_)) = search_page(pool, query, cursor.as_ref(), scan).await? {
-        let mut tx = pool.begin().await?;
-        sqlx::query(WALK_PLAN).execute(&mut *tx).await?;
-        lines.push("-- walk (more matches than the probe collects)".into());
-        let mut walk = walk_sql(query, cursor.as_ref(), scan, EXPLAIN);
-        let walk_plan: Vec<String> = walk
-            .build_query_scalar()
-            .persistent(false)
-            .fetch_all(&mut *tx)
-            .await?;
-        lines.extend(walk_plan);
-        tx.rollback().await?;
-    }
-    Ok(lines.join("\n"))
+    Ok(explain.unwrap_or_default().join("\n"))
 }
 
 /// The key a sort orders by; it matches an index of the migration exactly.
@@ -460,19 +580,52 @@ fn sort_text_expression(sort: SortField) -> &'static str {
     }
 }
 
+/// How a search's condition is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SearchCondition {
+    /// One `LIKE` on `search_text`: cheapest to check on each row of a walk.
+    Exact,
+    /// A `LIKE` per word of the fragment (what the trigram index looks up) and the exact
+    /// substring as `strpos`, which the index cannot use, so the lookup stays on the words.
+    TrigramLookup,
+}
+
 /// The WHERE clause shared by the page and its count.
-fn push_filters(sql: &mut QueryBuilder<'_, Postgres>, query: &UserListQuery) {
+fn push_filters(
+    sql: &mut QueryBuilder<'_, Postgres>,
+    query: &UserListQuery,
+    condition: SearchCondition,
+) {
     sql.push(" WHERE true");
     if !query.include_deleted {
         sql.push(" AND deleted_at IS NULL");
     }
     if !query.search.is_empty() {
         let pattern = format!("%{}%", escape_like(&query.search));
-        // `search_text` is `lower(name || E'\n' || email)`, and ILIKE is LIKE on lower()ed
-        // text: for a fragment without a newline this is `name ILIKE p OR email ILIKE p`.
-        sql.push(" AND search_text LIKE lower(")
-            .push_bind(pattern.clone())
-            .push(")");
+        match condition {
+            SearchCondition::Exact => {
+                // `search_text` is `lower(name || E'\n' || email)`, and ILIKE is LIKE on
+                // lower()ed text: for a fragment without a newline this is
+                // `name ILIKE p OR email ILIKE p`.
+                sql.push(" AND search_text LIKE lower(")
+                    .push_bind(pattern.clone())
+                    .push(")");
+            }
+            SearchCondition::TrigramLookup => {
+                let words = trigram_words(&query.search);
+                for word in &words {
+                    // Letters and digits only: nothing to escape.
+                    sql.push(" AND search_text LIKE ")
+                        .push_bind(format!("%{word}%"));
+                }
+                // One word that is the whole fragment is already the exact condition.
+                if words.len() != 1 || words[0].len() != query.search.len() {
+                    sql.push(" AND strpos(search_text, lower(")
+                        .push_bind(query.search.clone())
+                        .push(")) > 0");
+                }
+            }
+        }
         if query.search.contains('\n') {
             // It could match across the separator: check each column (rare, not fast).
             sql.push(" AND (name ILIKE ")
@@ -499,50 +652,38 @@ fn escape_like(search: &str) -> String {
     out
 }
 
-/// Every match of a search in a small view (at most [`EXACT_COUNT_MAX_ESTIMATE`] rows).
-async fn count_matches(pool: &PgPool, query: &UserListQuery) -> Result<u64, sqlx::Error> {
-    let mut count = QueryBuilder::<Postgres>::new("SELECT count(*) FROM users");
-    push_filters(&mut count, query);
-    let counted: i64 = count
-        .build_query_scalar()
-        .persistent(false)
-        .fetch_one(pool)
-        .await?;
-    Ok(counted.max(0) as u64)
-}
-
-async fn total(pool: &PgPool, query: &UserListQuery) -> Result<Total, sqlx::Error> {
+/// How many rows the planner expects `query`'s view to hold (`EXPLAIN`, nothing executed).
+async fn estimated_rows(
+    conn: &mut PgConnection,
+    query: &UserListQuery,
+) -> Result<u64, sqlx::Error> {
     let mut explain = QueryBuilder::<Postgres>::new("EXPLAIN (FORMAT JSON) SELECT 1 FROM users");
-    push_filters(&mut explain, query);
+    push_filters(&mut explain, query, SearchCondition::Exact);
     let plan: serde_json::Value = explain
         .build_query_scalar()
         .persistent(false)
-        .fetch_one(pool)
+        .fetch_one(&mut *conn)
         .await?;
-    let estimate = plan
+    Ok(plan
         .pointer("/0/Plan/Plan Rows")
         .and_then(serde_json::Value::as_f64)
         .unwrap_or(0.0)
-        .max(0.0) as u64;
+        .max(0.0) as u64)
+}
+
+/// The total of an unsearched view the planner expects to hold `estimate` rows.
+async fn total(
+    conn: &mut PgConnection,
+    query: &UserListQuery,
+    estimate: u64,
+) -> Result<Total, sqlx::Error> {
     if estimate > EXACT_COUNT_MAX_ESTIMATE {
         return Ok(Total::About(estimate));
     }
-    let mut count = QueryBuilder::<Postgres>::new("SELECT count(*) FROM (SELECT 1 FROM users");
-    push_filters(&mut count, query);
-    count
-        .push(" LIMIT ")
-        .push_bind(EXACT_COUNT_CAP + 1)
-        .push(") AS capped");
-    let counted: i64 = count
-        .build_query_scalar()
-        .persistent(false)
-        .fetch_one(pool)
-        .await?;
-    Ok(if counted > EXACT_COUNT_CAP {
+    Ok(match count_small_view(conn, query).await? {
         // The estimate was far off; the cap is the honest lower bound.
-        Total::About(estimate.max(counted as u64))
-    } else {
-        Total::Exact(counted as u64)
+        Total::About(counted) => Total::About(estimate.max(counted)),
+        counted => counted,
     })
 }
 
@@ -717,6 +858,26 @@ mod tests {
         for no in ["", "ab", "a b c", "@.-_%", "zoë", "a.b.c"] {
             assert!(!has_trigram(no), "{no}");
         }
+    }
+
+    #[test]
+    fn a_fragment_is_looked_up_by_its_words() {
+        assert_eq!(trigram_words("Ada LOVEL"), ["ada", "lovel"]);
+        assert_eq!(trigram_words("O'Brien-Ada 12"), ["brien", "ada"]);
+        assert_eq!(trigram_words("4242@ex"), ["4242"]);
+        assert!(trigram_words("zoë a.b").is_empty());
+    }
+
+    #[test]
+    fn the_walk_goes_first_only_when_a_page_is_expected_within_it() {
+        let query = UserListQuery::default();
+        // 1 % of a million: ~120 matches within the walk.
+        assert!(expect_walk_to_fill_page(&query, 1_000_000, 10_000));
+        // 0.01 %: about one.
+        assert!(!expect_walk_to_fill_page(&query, 1_000_000, 100));
+        // A view smaller than the walk: it meets every match there is.
+        assert!(expect_walk_to_fill_page(&query, 5_000, 30));
+        assert!(!expect_walk_to_fill_page(&query, 1_000_000, 0));
     }
 
     #[test]

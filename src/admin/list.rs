@@ -66,7 +66,7 @@ const WALK_BUDGET: i64 = 12_000;
 /// A role filter whose view the planner expects to hold at most this many users is probed
 /// through the role index: reading all its entries index-only costs at most a few milliseconds.
 const ROLE_PROBE_MAX_ROWS: u64 = 20_000;
-/// How many rows [`sampled_matches`] reads (in whole pages, chosen at random).
+/// How many rows [`Search::sampled_matches`] reads (in whole pages, chosen at random).
 const SAMPLE_ROWS: f64 = 5_000.0;
 
 /// Where a search's probe takes its matches from.
@@ -83,6 +83,14 @@ enum Probe {
 }
 
 impl Probe {
+    /// How the probe writes the search condition.
+    fn condition(self) -> SearchCondition {
+        match self {
+            Probe::Trigram => SearchCondition::TrigramLookup,
+            Probe::Role | Probe::Planner => SearchCondition::Exact,
+        }
+    }
+
     /// The plan settings for the rest of the transaction (`set_config(…, true)` is `SET LOCAL`).
     fn plan(self) -> Option<&'static str> {
         match self {
@@ -232,10 +240,7 @@ fn probe_sql<'q>(
     prefix: &str,
 ) -> QueryBuilder<'q, Postgres> {
     let mut sql = QueryBuilder::<Postgres>::new(prefix);
-    let condition = match probe {
-        Probe::Trigram => SearchCondition::TrigramLookup,
-        Probe::Role | Probe::Planner => SearchCondition::Exact,
-    };
+    let condition = probe.condition();
     if probe == Probe::Role {
         // Only ids from the index-only scan; the matches' rows are then fetched by key.
         sql.push("WITH matches AS MATERIALIZED (SELECT id FROM users");
@@ -330,7 +335,7 @@ fn rows_by_id_sql<'q>(
     sql
 }
 
-/// A count of the matches in a random sample of the table's pages, scaled up: unbiased, unlike
+/// The matches in a random sample of the table's pages (`TABLESAMPLE SYSTEM`): unbiased, unlike
 /// the walk, whose matches may cluster in sort order.
 fn sampled_count_sql<'q>(
     query: &UserListQuery,
@@ -355,109 +360,165 @@ async fn search_page(
     explain: &mut Option<Vec<String>>,
 ) -> Result<(Vec<ListedUser>, Total), sqlx::Error> {
     let mut tx = pool.begin().await?;
-    let unsearched = UserListQuery {
-        search: String::new(),
-        ..query.clone()
+    let search = Search {
+        query,
+        cursor,
+        scan,
+        view_rows: estimated_rows(
+            &mut tx,
+            &UserListQuery {
+                search: String::new(),
+                ..query.clone()
+            },
+        )
+        .await?,
     };
-    let view_rows = estimated_rows(&mut tx, &unsearched).await?;
     let by_trigram = has_trigram(&query.search) && !query.search.contains('\n');
-    let probe = if query.role.is_some() && view_rows <= ROLE_PROBE_MAX_ROWS {
+    let probe = if query.role.is_some() && search.view_rows <= ROLE_PROBE_MAX_ROWS {
         Probe::Role
     } else if by_trigram {
         Probe::Trigram
     } else {
         Probe::Planner
     };
-
-    // 1. The bounded walk, for a fragment expected to be common.
+    let mut found = None;
     if probe == Probe::Trigram
-        && expect_walk_to_fill_page(query, view_rows, estimated_rows(&mut tx, query).await?)
+        && expect_walk_to_fill_page(
+            query,
+            search.view_rows,
+            estimated_rows(&mut tx, query).await?,
+        )
     {
+        found = search.bounded_walk(&mut tx, explain).await?;
+    }
+    if found.is_none() {
+        found = search.probe(&mut tx, probe, explain).await?;
+    }
+    let found = match found {
+        Some(found) => found,
+        None => search.walk(&mut tx, explain).await?,
+    };
+    tx.commit().await?;
+    Ok(found)
+}
+
+/// One search being answered: the steps of [`search_page`], each in the caller's transaction.
+struct Search<'a> {
+    query: &'a UserListQuery,
+    cursor: Option<&'a Cursor>,
+    scan: SortDirection,
+    /// The planner's estimate of the view without the search.
+    view_rows: u64,
+}
+
+impl Search<'_> {
+    /// Step 1: the page from at most [`WALK_BUDGET`] entries of the sort index, if they hold one.
+    async fn bounded_walk(
+        &self,
+        tx: &mut PgConnection,
+        explain: &mut Option<Vec<String>>,
+    ) -> Result<Option<(Vec<ListedUser>, Total)>, sqlx::Error> {
+        let (query, scan) = (self.query, self.scan);
         sqlx::query(WALK_PLAN).execute(&mut *tx).await?;
-        let walk = |prefix: &str| bounded_walk_sql(query, cursor, scan, prefix);
-        explain_step(&mut tx, explain, "bounded walk", walk).await?;
+        let walk = |prefix: &str| bounded_walk_sql(query, self.cursor, scan, prefix);
+        explain_step(tx, explain, "bounded walk", walk).await?;
         let ids: Vec<Uuid> = walk("")
             .build_query_scalar()
             .persistent(false)
             .fetch_all(&mut *tx)
             .await?;
-        if ids.len() > query.page_size as usize {
-            let walked = ids.len() as u64;
-            let by_id = |prefix: &str| rows_by_id_sql(query, ids.clone(), scan, prefix);
-            explain_step(&mut tx, explain, "rows of the walked page", by_id).await?;
-            let rows: Vec<ListedUser> = by_id("")
-                .build_query_as()
-                .persistent(false)
-                .fetch_all(&mut *tx)
-                .await?;
-            let total = if view_rows <= EXACT_COUNT_MAX_ESTIMATE {
-                count_small_view(&mut tx, query).await?
-            } else {
-                // About SAMPLE_ROWS rows, whatever the table's size.
-                let percent = (SAMPLE_ROWS * 100.0 / view_rows.max(1) as f64).clamp(0.01, 100.0);
-                let sample = |prefix: &str| sampled_count_sql(query, percent, prefix);
-                explain_step(&mut tx, explain, "sampled total", sample).await?;
-                let sampled: i64 = sample("")
+        if ids.len() <= query.page_size as usize {
+            return Ok(None);
+        }
+        let walked = ids.len() as u64;
+        let by_id = |prefix: &str| rows_by_id_sql(query, ids.clone(), scan, prefix);
+        explain_step(tx, explain, "rows of the walked page", by_id).await?;
+        let rows: Vec<ListedUser> = by_id("")
+            .build_query_as()
+            .persistent(false)
+            .fetch_all(&mut *tx)
+            .await?;
+        let total = if self.view_rows <= EXACT_COUNT_MAX_ESTIMATE {
+            count_small_view(tx, query).await?
+        } else {
+            Total::About(self.sampled_matches(tx, explain).await?.max(walked))
+        };
+        Ok(Some((rows, total)))
+    }
+
+    /// How many users of a large view match, estimated from a random sample of about
+    /// [`SAMPLE_ROWS`] rows, whatever the table's size.
+    async fn sampled_matches(
+        &self,
+        tx: &mut PgConnection,
+        explain: &mut Option<Vec<String>>,
+    ) -> Result<u64, sqlx::Error> {
+        let percent = (SAMPLE_ROWS * 100.0 / self.view_rows.max(1) as f64).clamp(0.01, 100.0);
+        let sample = |prefix: &str| sampled_count_sql(self.query, percent, prefix);
+        explain_step(tx, explain, "sampled total", sample).await?;
+        let sampled: i64 = sample("")
+            .build_query_scalar()
+            .persistent(false)
+            .fetch_one(&mut *tx)
+            .await?;
+        Ok((sampled.max(0) as f64 * 100.0 / percent).round() as u64)
+    }
+
+    /// Step 2: every match from `probe`, up to [`SEARCH_COUNT_CAP`]; the page and an exact total
+    /// unless there were more.
+    async fn probe(
+        &self,
+        tx: &mut PgConnection,
+        probe: Probe,
+        explain: &mut Option<Vec<String>>,
+    ) -> Result<Option<(Vec<ListedUser>, Total)>, sqlx::Error> {
+        let query = self.query;
+        if let Some(plan) = probe.plan() {
+            sqlx::query(plan).execute(&mut *tx).await?;
+        }
+        let probe_query = |prefix: &str| probe_sql(query, self.cursor, self.scan, probe, prefix);
+        explain_step(tx, explain, "probe", probe_query).await?;
+        let probed: Vec<ListedUser> = probe_query("")
+            .build_query_as()
+            .persistent(false)
+            .fetch_all(&mut *tx)
+            .await?;
+        let matched = match probed.first() {
+            Some(row) => row.matched.unwrap_or(0),
+            // An empty page (no match, or a cursor past the last one) still needs its total.
+            None => {
+                capped_count_sql(query, probe.condition(), SEARCH_COUNT_CAP as i64)
                     .build_query_scalar()
                     .persistent(false)
                     .fetch_one(&mut *tx)
-                    .await?;
-                let estimate = (sampled.max(0) as f64 * 100.0 / percent).round() as u64;
-                Total::About(estimate.max(walked))
-            };
-            tx.commit().await?;
-            return Ok((rows, total));
-        }
+                    .await?
+            }
+        };
+        let matched = matched.max(0) as u64;
+        Ok((matched <= SEARCH_COUNT_CAP).then_some((probed, Total::Exact(matched))))
     }
 
-    // 2. The probe: every match, up to the cap.
-    if let Some(plan) = probe.plan() {
-        sqlx::query(plan).execute(&mut *tx).await?;
+    /// Step 3: many matches, none within the bounded walk: the sort order walked to the page.
+    async fn walk(
+        &self,
+        tx: &mut PgConnection,
+        explain: &mut Option<Vec<String>>,
+    ) -> Result<(Vec<ListedUser>, Total), sqlx::Error> {
+        sqlx::query(WALK_PLAN).execute(&mut *tx).await?;
+        let walk = |prefix: &str| walk_sql(self.query, self.cursor, self.scan, prefix);
+        explain_step(tx, explain, "walk", walk).await?;
+        let rows: Vec<ListedUser> = walk("")
+            .build_query_as()
+            .persistent(false)
+            .fetch_all(&mut *tx)
+            .await?;
+        let total = if self.view_rows <= EXACT_COUNT_MAX_ESTIMATE {
+            count_small_view(tx, self.query).await?
+        } else {
+            Total::MoreThan(SEARCH_COUNT_CAP)
+        };
+        Ok((rows, total))
     }
-    let probe_query = |prefix: &str| probe_sql(query, cursor, scan, probe, prefix);
-    explain_step(&mut tx, explain, "probe", probe_query).await?;
-    let probed: Vec<ListedUser> = probe_query("")
-        .build_query_as()
-        .persistent(false)
-        .fetch_all(&mut *tx)
-        .await?;
-    let matched = match probed.first() {
-        Some(row) => row.matched.unwrap_or(0),
-        // An empty page (no match, or a cursor past the last one) still needs its total.
-        None => {
-            let condition = match probe {
-                Probe::Trigram => SearchCondition::TrigramLookup,
-                Probe::Role | Probe::Planner => SearchCondition::Exact,
-            };
-            capped_count_sql(query, condition, SEARCH_COUNT_CAP as i64)
-                .build_query_scalar()
-                .persistent(false)
-                .fetch_one(&mut *tx)
-                .await?
-        }
-    };
-    let matched = matched.max(0) as u64;
-    if matched <= SEARCH_COUNT_CAP {
-        tx.commit().await?;
-        return Ok((probed, Total::Exact(matched)));
-    }
-
-    // 3. Many matches, none within the bounded walk: walk the sort order to the page.
-    sqlx::query(WALK_PLAN).execute(&mut *tx).await?;
-    let walk = |prefix: &str| walk_sql(query, cursor, scan, prefix);
-    explain_step(&mut tx, explain, "walk", walk).await?;
-    let rows: Vec<ListedUser> = walk("")
-        .build_query_as()
-        .persistent(false)
-        .fetch_all(&mut *tx)
-        .await?;
-    let total = if view_rows <= EXACT_COUNT_MAX_ESTIMATE {
-        count_small_view(&mut tx, query).await?
-    } else {
-        Total::MoreThan(SEARCH_COUNT_CAP)
-    };
-    tx.commit().await?;
-    Ok((rows, total))
 }
 
 /// Every row of a view the planner expects to be small, counted (capped, in case

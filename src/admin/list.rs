@@ -432,12 +432,7 @@ impl Search<'_> {
         }
         let walked = ids.len() as u64;
         let by_id = |prefix: &str| rows_by_id_sql(query, ids.clone(), scan, prefix);
-        explain_step(tx, explain, "rows of the walked page", by_id).await?;
-        let rows: Vec<ListedUser> = by_id("")
-            .build_query_as()
-            .persistent(false)
-            .fetch_all(&mut *tx)
-            .await?;
+        let rows = fetch_rows(tx, explain, "rows of the walked page", by_id).await?;
         let total = if self.view_rows <= EXACT_COUNT_MAX_ESTIMATE {
             count_small_view(tx, query).await?
         } else {
@@ -477,12 +472,7 @@ impl Search<'_> {
             sqlx::query(plan).execute(&mut *tx).await?;
         }
         let probe_query = |prefix: &str| probe_sql(query, self.cursor, self.scan, probe, prefix);
-        explain_step(tx, explain, "probe", probe_query).await?;
-        let probed: Vec<ListedUser> = probe_query("")
-            .build_query_as()
-            .persistent(false)
-            .fetch_all(&mut *tx)
-            .await?;
+        let probed = fetch_rows(tx, explain, "probe", probe_query).await?;
         let matched = match probed.first() {
             Some(row) => row.matched.unwrap_or(0),
             // An empty page (no match, or a cursor past the last one) still needs its total.
@@ -506,12 +496,7 @@ impl Search<'_> {
     ) -> Result<(Vec<ListedUser>, Total), sqlx::Error> {
         sqlx::query(WALK_PLAN).execute(&mut *tx).await?;
         let walk = |prefix: &str| walk_sql(self.query, self.cursor, self.scan, prefix);
-        explain_step(tx, explain, "walk", walk).await?;
-        let rows: Vec<ListedUser> = walk("")
-            .build_query_as()
-            .persistent(false)
-            .fetch_all(&mut *tx)
-            .await?;
+        let rows = fetch_rows(tx, explain, "walk", walk).await?;
         let total = if self.view_rows <= EXACT_COUNT_MAX_ESTIMATE {
             count_small_view(tx, self.query).await?
         } else {
@@ -548,6 +533,21 @@ async fn count_small_view(
 fn expect_walk_to_fill_page(query: &UserListQuery, view_rows: u64, matches: u64) -> bool {
     let page = u64::from(query.page_size) + 1;
     matches.saturating_mul(WALK_BUDGET as u64) >= view_rows.saturating_mul(page)
+}
+
+/// The rows of the statement `build` makes (explained first, with `explain`).
+async fn fetch_rows<'q>(
+    conn: &mut PgConnection,
+    explain: &mut Option<Vec<String>>,
+    label: &str,
+    build: impl Fn(&str) -> QueryBuilder<'q, Postgres>,
+) -> Result<Vec<ListedUser>, sqlx::Error> {
+    explain_step(conn, explain, label, &build).await?;
+    build("")
+        .build_query_as()
+        .persistent(false)
+        .fetch_all(&mut *conn)
+        .await
 }
 
 /// With `explain`, runs the statement `build` makes under `EXPLAIN (ANALYZE, BUFFERS)` and keeps

@@ -29,8 +29,9 @@
 //! along the sort order), so [`search_page`] chooses, in one transaction, from cheap facts: the
 //! planner's estimates (`EXPLAIN`, no execution) of the view and of the search.
 //! 1. **Bounded walk**, for a fragment the planner expects to be common enough to fill a page
-//!    within the walk ([`expect_walk_to_fill_page`]): the covering sort index is walked in page order, index-only, for at most [`WALK_BUDGET`] entries, filtering on its
-//!    included `search_text`. A common fragment fills its page here in a few milliseconds and
+//!    within the walk ([`expect_walk_to_fill_page`]): the covering sort index is walked in page
+//!    order, index-only, for at most [`WALK_BUDGET`] entries, filtering on its included
+//!    `search_text`. A common fragment fills its page here in a few milliseconds and
 //!    never pays for the trigram lookup.
 //! 2. **Probe**: every match, one more than [`SEARCH_COUNT_CAP`] at most, then the page is sorted
 //!    out of them; at most 1,000 matches give the page and an exact total. The matches come from
@@ -128,8 +129,7 @@ pub async fn list_users(pool: &PgPool, query: &UserListQuery) -> Result<UserList
             .persistent(false)
             .fetch_all(&mut *conn)
             .await?;
-        let estimate = estimated_rows(&mut conn, query).await?;
-        (rows, total(&mut conn, query, estimate).await?)
+        (rows, total(&mut conn, query).await?)
     } else {
         search_page(pool, query, cursor.as_ref(), scan, &mut None).await?
     };
@@ -240,28 +240,29 @@ fn probe_sql<'q>(
     prefix: &str,
 ) -> QueryBuilder<'q, Postgres> {
     let mut sql = QueryBuilder::<Postgres>::new(prefix);
-    let condition = probe.condition();
-    if probe == Probe::Role {
-        // Only ids from the index-only scan; the matches' rows are then fetched by key.
-        sql.push("WITH matches AS MATERIALIZED (SELECT id FROM users");
-    } else {
-        sql.push("WITH matches AS MATERIALIZED (SELECT ")
-            .push(ROW_COLUMNS)
-            .push(", name_key, email_key FROM users");
-    }
-    push_filters(&mut sql, query, condition);
+    // The role probe collects only ids (its scan is index-only) and fetches the rows by key.
+    let (collected, page_source) = match probe {
+        Probe::Role => (
+            "id".to_owned(),
+            "users WHERE id IN (SELECT id FROM matches)",
+        ),
+        Probe::Trigram | Probe::Planner => (
+            format!("{ROW_COLUMNS}, name_key, email_key"),
+            "matches WHERE true",
+        ),
+    };
+    sql.push("WITH matches AS MATERIALIZED (SELECT ")
+        .push(collected)
+        .push(" FROM users");
+    push_filters(&mut sql, query, probe.condition());
     sql.push(" LIMIT ")
         .push_bind(SEARCH_COUNT_CAP as i64 + 1)
         .push(") SELECT ")
         .push(ROW_COLUMNS)
         .push(", ")
         .push(sort_text_expression(query.sort))
-        .push(" AS sort_text, (SELECT count(*) FROM matches) AS matched FROM ");
-    if probe == Probe::Role {
-        sql.push("users WHERE id IN (SELECT id FROM matches)");
-    } else {
-        sql.push("matches WHERE true");
-    }
+        .push(" AS sort_text, (SELECT count(*) FROM matches) AS matched FROM ")
+        .push(page_source);
     push_keyset_and_order(&mut sql, query, cursor, scan);
     push_page_limit(&mut sql, query);
     sql
@@ -732,12 +733,9 @@ async fn estimated_rows(
         .max(0.0) as u64)
 }
 
-/// The total of an unsearched view the planner expects to hold `estimate` rows.
-async fn total(
-    conn: &mut PgConnection,
-    query: &UserListQuery,
-    estimate: u64,
-) -> Result<Total, sqlx::Error> {
+/// The total of an unsearched view: counted when the planner expects it to be small.
+async fn total(conn: &mut PgConnection, query: &UserListQuery) -> Result<Total, sqlx::Error> {
+    let estimate = estimated_rows(conn, query).await?;
     if estimate > EXACT_COUNT_MAX_ESTIMATE {
         return Ok(Total::About(estimate));
     }

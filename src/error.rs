@@ -16,8 +16,8 @@
 //! | `Internal`            | 500    | an opaque text and nothing else        |
 //!
 //! Lower layers keep their own error types (`users::UserError`, `sqlx::Error`, …) with the full
-//! cause. They become an `AppError` through `From` at the edge, and that conversion is where the
-//! cause is logged: a 500 or 503 body never carries it (it may hold SQL, hosts or secrets), the
+//! cause. They become an `AppError` through a `From` written beside each of them (this module
+//! imports nothing of the crate), and that conversion is where the cause is logged: a 500 or 503 body never carries it (it may hold SQL, hosts or secrets), the
 //! log always does. Messages of the 4xx variants are shown to people, so they must be written
 //! for them and never include secrets.
 //!
@@ -100,41 +100,10 @@ impl leptos::server_fn::error::FromServerFnError for AppError {
 }
 
 #[cfg(feature = "ssr")]
-mod server {
-    use super::AppError;
-    use axum::http::StatusCode;
-    use axum::response::{IntoResponse, Response};
-
-    impl From<sqlx::Error> for AppError {
-        fn from(error: sqlx::Error) -> Self {
-            if crate::db::is_unavailable(&error) {
-                tracing::error!(error = %crate::db::describe_error(&error), "database unavailable");
-                AppError::DatabaseUnavailable
-            } else {
-                AppError::internal(format_args!("database error: {error}"))
-            }
-        }
-    }
-
-    impl From<crate::users::UserError> for AppError {
-        fn from(error: crate::users::UserError) -> Self {
-            use crate::users::UserError;
-            match error {
-                UserError::NotFound => AppError::NotFound("No such user.".into()),
-                UserError::Deleted => AppError::Unprocessable(
-                    "This user was deleted and cannot be changed or brought back.".into(),
-                ),
-                UserError::Invalid(message) => AppError::Unprocessable(message),
-                UserError::Database(error) => error.into(),
-            }
-        }
-    }
-
-    impl IntoResponse for AppError {
-        fn into_response(self) -> Response {
-            let status = StatusCode::from_u16(self.status_code())
-                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            (status, self.to_string()).into_response()
-        }
+impl axum::response::IntoResponse for AppError {
+    fn into_response(self) -> axum::response::Response {
+        let status = axum::http::StatusCode::from_u16(self.status_code())
+            .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+        (status, self.to_string()).into_response()
     }
 }

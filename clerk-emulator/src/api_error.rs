@@ -1,4 +1,4 @@
-//! Clerk's error body (`ClerkErrors`) and the codes of `api-errors-subset.json`.
+//! Clerk's error body (`ClerkErrors`) and the error codes the emulator answers with.
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};

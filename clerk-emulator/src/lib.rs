@@ -1,6 +1,7 @@
 //! A local Clerk-compatible identity provider: Frontend API (sign-in pages, handshake, JWKS),
 //! a Backend API subset (users, metadata, JWKS) and Svix-signed webhooks, plus a small
-//! development dashboard. See `../shared/clerk/README.md` for the protocol facts it follows.
+//! development dashboard. The Clerk protocol facts it follows are pinned by its tests against
+//! Clerk's published examples and vectors in `tests/fixtures/clerk/`.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), clerk_emulator::EmulatorError> {

@@ -290,7 +290,7 @@ impl Webhooks {
     }
 }
 
-/// Build the Clerk event envelope (keys sorted like the pack's examples).
+/// Build the Clerk event envelope (keys sorted like Clerk's example events).
 pub(crate) fn envelope(
     event_type: &str,
     data: serde_json::Value,

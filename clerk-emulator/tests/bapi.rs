@@ -70,7 +70,7 @@ async fn jwks_matches_schema_and_fapi() {
     assert_eq!(key["kty"], "RSA");
     assert_eq!(key["e"], "AQAB");
     // Same key set as the example's shape.
-    let example = common::pack_json("examples/jwks.json");
+    let example = common::fixture_json("examples/jwks.json");
     let mut want: Vec<_> = example["keys"][0]
         .as_object()
         .unwrap()

@@ -37,7 +37,7 @@ async fn token_has_clerk_v2_claims() {
     let jwks = emu.jwks();
     let claims = common::verify_with_jwks(&s.session_token, &jwks);
 
-    let example = common::pack_json("examples/session-token.v2.decoded.json");
+    let example = common::fixture_json("examples/session-token.v2.decoded.json");
     let mut want: Vec<String> = example["payload_signed_in_no_active_org"]
         .as_object()
         .unwrap()

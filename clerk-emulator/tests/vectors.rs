@@ -1,4 +1,4 @@
-//! Publishable-key and Svix signature vectors from the Clerk pack.
+//! Publishable-key and Svix signature vectors from the Clerk fixtures.
 
 mod common;
 
@@ -9,7 +9,7 @@ use clerk_emulator::{
 
 #[test]
 fn publishable_key_parse_vectors() {
-    let v = common::pack_json("test-vectors/publishable-keys.json");
+    let v = common::fixture_json("test-vectors/publishable-keys.json");
     for case in v["parse"].as_array().unwrap() {
         let pk = case["publishable_key"].as_str().unwrap();
         let got = parse_publishable_key(pk);
@@ -29,7 +29,7 @@ fn publishable_key_parse_vectors() {
 
 #[test]
 fn publishable_key_build_vectors() {
-    let v = common::pack_json("test-vectors/publishable-keys.json");
+    let v = common::fixture_json("test-vectors/publishable-keys.json");
     for case in v["build"].as_array().unwrap() {
         let host = case["frontend_api"].as_str().unwrap();
         let want = case["publishable_key"].as_str().unwrap();
@@ -48,7 +48,7 @@ fn publishable_key_build_vectors() {
 
 #[test]
 fn cookie_suffix_vectors() {
-    let v = common::pack_json("test-vectors/publishable-keys.json");
+    let v = common::fixture_json("test-vectors/publishable-keys.json");
     for case in v["cookie_suffix"].as_array().unwrap() {
         let pk = case["publishable_key"].as_str().unwrap();
         assert_eq!(cookie_suffix(pk), case["suffix"].as_str().unwrap(), "{pk}");
@@ -58,7 +58,7 @@ fn cookie_suffix_vectors() {
 #[test]
 fn svix_vectors() {
     use base64::Engine as _;
-    let v = common::pack_json("test-vectors/svix-vectors.json");
+    let v = common::fixture_json("test-vectors/svix-vectors.json");
     let vectors = v["vectors"].as_array().unwrap();
     assert!(vectors.len() >= 17);
     for case in vectors {

@@ -134,7 +134,7 @@ async fn user_events_are_signed_and_shaped_like_clerk() {
             ev["timestamp"].as_i64().unwrap() > 1_600_000_000_000,
             "timestamp in ms"
         );
-        let example = common::pack_json(&format!("examples/{ty}.json"));
+        let example = common::fixture_json(&format!("examples/{ty}.json"));
         let keys = |v: &Value| {
             let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
             k.sort();

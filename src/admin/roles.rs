@@ -17,11 +17,12 @@
 //!
 //! The cache is invalidated after the commit, so the target's next request reads the new role.
 
-use crate::admin::model::{RoleActor, RoleChange, RoleChangeOutcome, MAX_REASON_CHARS};
 use crate::admin::AdminError;
-use crate::cache::{CacheTags, Tag};
-use crate::users::{ClerkUserId, Role, UserId};
-use sqlx::{PgConnection, PgPool};
+use crate::models::roles::{RoleActor, RoleChange, RoleChangeOutcome, MAX_REASON_CHARS};
+use crate::models::{ClerkUserId, Role, UserId};
+use crate::sync::outbox;
+use crate::users::UserStore;
+use sqlx::PgPool;
 use time::OffsetDateTime;
 
 /// The advisory lock key every role change holds until it commits ("warden/roles" in ASCII).
@@ -39,44 +40,26 @@ pub struct RoleChangeRequest {
     pub expected_current_role: Option<Role>,
 }
 
-#[derive(sqlx::FromRow)]
-struct LockedTarget {
-    clerk_user_id: ClerkUserId,
-    name: String,
-    role: Role,
-    deleted_at: Option<OffsetDateTime>,
-}
-
 /// Changes a user's role, with its audit row and outbox job, in one transaction. See the
 /// module documentation for the rules and how they hold under concurrency.
 pub async fn set_user_role(
-    pool: &PgPool,
-    cache: &CacheTags,
+    users: &UserStore,
     request: RoleChangeRequest,
 ) -> Result<RoleChangeOutcome, AdminError> {
     let reason = clean_reason(request.reason.as_deref())?;
-    let mut tx = pool.begin().await?;
+    let mut tx = users.pool().begin().await?;
     sqlx::query("SELECT pg_advisory_xact_lock($1)")
         .bind(ROLE_CHANGE_LOCK)
         .execute(&mut *tx)
         .await?;
 
-    let target: LockedTarget = sqlx::query_as(
-        "SELECT clerk_user_id, name, role, deleted_at FROM users WHERE id = $1 FOR UPDATE",
-    )
-    .bind(request.target)
-    .fetch_optional(&mut *tx)
-    .await?
-    .ok_or_else(|| AdminError::NotFound("There is no user with this id.".into()))?;
+    let target = users
+        .lock_in(&mut tx, request.target)
+        .await?
+        .ok_or_else(|| AdminError::NotFound("There is no user with this id.".into()))?;
 
     if let RoleActor::Admin(actor) = &request.actor {
-        let actor_is_admin: Option<bool> = sqlx::query_scalar(
-            "SELECT role = 'admin' AND deleted_at IS NULL FROM users WHERE id = $1",
-        )
-        .bind(actor)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if actor_is_admin != Some(true) {
+        if !users.is_active_admin_in(&mut tx, *actor).await? {
             return Err(AdminError::ActorNotAdmin);
         }
     }
@@ -103,20 +86,13 @@ pub async fn set_user_role(
     }
     if target.role == Role::Admin {
         // Serialized by ROLE_CHANGE_LOCK: no other change can move this count before we commit.
-        let active_admins: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM users WHERE role = 'admin' AND deleted_at IS NULL",
-        )
-        .fetch_one(&mut *tx)
-        .await?;
-        if active_admins <= 1 {
+        if users.count_active_admins_in(&mut tx).await? <= 1 {
             return Err(AdminError::LastAdmin { name: target.name });
         }
     }
 
-    sqlx::query("UPDATE users SET role = $2 WHERE id = $1")
-        .bind(request.target)
-        .bind(request.new_role)
-        .execute(&mut *tx)
+    users
+        .set_role_in(&mut tx, request.target, request.new_role)
         .await?;
     let (actor_kind, actor_user_id) = match &request.actor {
         RoleActor::Admin(id) => ("admin", Some(*id)),
@@ -134,16 +110,11 @@ pub async fn set_user_role(
     .bind(reason)
     .execute(&mut *tx)
     .await?;
-    enqueue_metadata_mirror(&mut tx, request.target).await?;
+    outbox::enqueue_metadata(&mut tx, request.target).await?;
     tx.commit().await?;
 
     // After the commit: a reader that reloads now must find the new role.
-    cache.invalidate(&[
-        Tag::all_users(),
-        Tag::user(request.target),
-        Tag::clerk_user(&target.clerk_user_id),
-        Tag::user_data(request.target, "role-history"),
-    ]);
+    users.invalidate_user(request.target, &target.clerk_user_id);
     tracing::info!(
         user = %request.target,
         actor = ?request.actor,
@@ -158,15 +129,6 @@ pub async fn set_user_role(
         from: target.role,
         to: request.new_role,
     })
-}
-
-/// Queues, inside the caller's transaction, the job that mirrors `{dbId, role}` of the user into
-/// Clerk's `public_metadata` (the outbox of issue 5, `crate::sync::outbox`).
-async fn enqueue_metadata_mirror(
-    conn: &mut PgConnection,
-    user_id: UserId,
-) -> Result<(), sqlx::Error> {
-    crate::sync::outbox::enqueue_metadata(conn, user_id).await
 }
 
 /// A reason is optional; a blank one is none, and a long one is refused rather than cut (it is
@@ -254,20 +216,13 @@ pub enum UserLookup {
 
 /// The one active user `lookup` names. An email shared by several active users is refused: the
 /// CLI must not guess whom to make an admin.
-pub async fn find_user_for_cli(pool: &PgPool, lookup: &UserLookup) -> Result<UserId, AdminError> {
+pub async fn find_user_for_cli(
+    users: &UserStore,
+    lookup: &UserLookup,
+) -> Result<UserId, AdminError> {
     let matches: Vec<UserId> = match lookup {
-        UserLookup::Email(email) => sqlx::query_scalar(
-            "SELECT id FROM users WHERE lower(email) = lower($1) AND deleted_at IS NULL LIMIT 2",
-        )
-        .bind(email)
-        .fetch_all(pool)
-        .await?,
-        UserLookup::ClerkId(clerk_id) => {
-            sqlx::query_scalar("SELECT id FROM users WHERE clerk_user_id = $1")
-                .bind(clerk_id)
-                .fetch_all(pool)
-                .await?
-        }
+        UserLookup::Email(email) => users.active_ids_by_email(email).await?,
+        UserLookup::ClerkId(clerk_id) => users.id_by_clerk_id(clerk_id).await?.into_iter().collect(),
     };
     match matches.as_slice() {
         [id] => Ok(*id),

@@ -1,6 +1,6 @@
 //! The numbers of the admin overview.
 
-use crate::admin::model::{DailySignups, Overview};
+use crate::models::overview::{DailySignups, Overview};
 use crate::admin::AdminError;
 use sqlx::PgPool;
 use time::OffsetDateTime;

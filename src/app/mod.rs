@@ -1,8 +1,18 @@
-//! The Leptos UI: shell, router and pages. Every page renders completely on the server
-//! (`SsrMode::Async`), so it works with JavaScript off.
+//! The Leptos app: shell, router, pages and components, the server functions beside the pages
+//! that call them, the state they share (`AppState`), the error page and the stylesheet. Every
+//! page renders completely on the server (`SsrMode::Async`), so it works with JavaScript off.
+//!
+//! The server serves this app; the app calls the services below it and never the server.
 
+pub mod auth;
 pub mod components;
 pub mod pages;
+pub mod paths;
+#[cfg(feature = "ssr")]
+pub mod render;
+#[cfg(feature = "ssr")]
+pub mod state;
+pub mod style;
 
 use crate::error::AppError;
 use components::layout::Layout;
@@ -12,9 +22,6 @@ use leptos_router::{
     components::{Route, Router, Routes},
     ParamSegment, SsrMode, StaticSegment,
 };
-
-/// Where the stylesheet is served; the query string changes with its content.
-pub const STYLESHEET_PATH: &str = "/pkg/warden.css";
 
 /// The HTML document around every page.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -36,8 +43,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// Set in the context to render an error page instead of the routed page (used by the route
-/// guard and by axum handlers that answer with a designed page).
+/// Set in the context to render an error page instead of the routed page (see [`render`]).
 #[derive(Debug, Clone)]
 pub struct ForcedError(pub AppError);
 
@@ -46,7 +52,7 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     let forced = use_context::<ForcedError>();
     view! {
-        <Stylesheet id="warden" href=stylesheet_href()/>
+        <Stylesheet id="warden" href=style::stylesheet_href()/>
         // leptos_meta writes the title into <head> unescaped: escape it here, once, for every
         // page, so that no title can carry markup (pages also keep user data out of titles).
         <Title formatter=|title: String| {
@@ -85,18 +91,4 @@ fn escape_text(text: &str) -> String {
         }
     }
     escaped
-}
-
-fn stylesheet_href() -> String {
-    #[cfg(feature = "ssr")]
-    {
-        format!(
-            "{STYLESHEET_PATH}?v={}",
-            crate::server::assets::stylesheet_version()
-        )
-    }
-    #[cfg(not(feature = "ssr"))]
-    {
-        STYLESHEET_PATH.to_owned()
-    }
 }

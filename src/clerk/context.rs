@@ -1,8 +1,13 @@
 //! The resolved Clerk instance the app talks to, and the local provider of development mode.
 
 use crate::clerk::api::ClerkApi;
+use crate::clerk::jwks::KeyStore;
 use crate::clerk::keys::{PublishableKey, Secret};
-use crate::config::{ClerkKeys, ClerkSettings, Config};
+use crate::clerk::session::SessionVerifier;
+use crate::clerk::settings::ClerkKeys;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
 /// Where the local identity provider is mounted in development mode.
 pub const LOCAL_PROVIDER_PATH: &str = "/__clerk";
@@ -68,6 +73,27 @@ impl ClerkContext {
         })
     }
 
+    /// The session-token verifier of this instance: keys from `CLERK_JWT_KEY`, else from the
+    /// JWKS, refetched on an unknown `kid` at most once per `min_refetch` (5 s by default).
+    pub fn session_verifier(
+        &self,
+        min_refetch: Option<Duration>,
+    ) -> Result<SessionVerifier, String> {
+        let keys = match &self.jwt_key {
+            Some(pem) => KeyStore::from_pem(pem)?,
+            None => KeyStore::from_jwks(self.api.0.clone()),
+        };
+        let keys = match min_refetch {
+            Some(interval) => keys.with_min_refetch_interval(interval),
+            None => keys,
+        };
+        Ok(SessionVerifier::new(
+            Arc::new(keys),
+            self.frontend_api_url.clone(),
+            self.authorized_parties.clone(),
+        ))
+    }
+
     /// The origin of the Frontend API (for the CSP's `form-action`).
     pub fn frontend_api_origin(&self) -> Option<String> {
         url::Url::parse(&self.frontend_api_url)
@@ -85,6 +111,15 @@ fn account_portal_sign_in_url(frontend_api_host: &str) -> String {
     format!("https://{host}/sign-in")
 }
 
+/// Where the local provider runs and keeps its data.
+#[derive(Debug, Clone)]
+pub struct LocalProviderSettings {
+    /// The origin of the app that mounts it at [`LOCAL_PROVIDER_PATH`].
+    pub app_origin: String,
+    pub data_dir: PathBuf,
+    pub token_lifetime: Duration,
+}
+
 /// The local identity provider of development mode, with the context that points at it.
 pub struct LocalProvider {
     pub emulator: clerk_emulator::Emulator,
@@ -92,18 +127,18 @@ pub struct LocalProvider {
 }
 
 impl LocalProvider {
-    /// Starts (or restores from `data_dir`) the local provider for an app at `app_origin`.
-    pub async fn start(config: &Config) -> Result<LocalProvider, String> {
-        let origin = config.app_origin.trim_end_matches('/');
+    /// Starts (or restores from the data folder) the local provider.
+    pub async fn start(settings: &LocalProviderSettings) -> Result<LocalProvider, String> {
+        let origin = settings.app_origin.trim_end_matches('/');
         let frontend_api_url = format!("{origin}{LOCAL_PROVIDER_PATH}");
-        std::fs::create_dir_all(&config.data_dir)
-            .map_err(|error| format!("creating {}: {error}", config.data_dir.display()))?;
+        std::fs::create_dir_all(&settings.data_dir)
+            .map_err(|error| format!("creating {}: {error}", settings.data_dir.display()))?;
         let emulator_config = clerk_emulator::Config {
             frontend_api_url: frontend_api_url.clone(),
             webhook_endpoints: vec![format!("{origin}/api/webhooks/clerk")],
             allowed_redirect_origins: vec![origin.to_owned()],
-            storage: clerk_emulator::Storage::File(config.data_dir.join("local-clerk.json")),
-            token_lifetime: config.local_clerk_token_lifetime,
+            storage: clerk_emulator::Storage::File(settings.data_dir.join("local-clerk.json")),
+            token_lifetime: settings.token_lifetime,
             ..clerk_emulator::Config::default()
         };
         let emulator = clerk_emulator::Emulator::new(emulator_config)
@@ -125,19 +160,6 @@ impl LocalProvider {
         let mut context = ClerkContext::from_keys(&keys, origin)?;
         context.is_local_provider = true;
         Ok(LocalProvider { emulator, context })
-    }
-}
-
-/// The Clerk context for a configuration, starting the local provider when there are no keys.
-pub async fn context_for(config: &Config) -> Result<(ClerkContext, Option<LocalProvider>), String> {
-    match &config.clerk {
-        ClerkSettings::Remote(keys) => {
-            Ok((ClerkContext::from_keys(keys, &config.app_origin)?, None))
-        }
-        ClerkSettings::Local => {
-            let local = LocalProvider::start(config).await?;
-            Ok((local.context.clone(), Some(local)))
-        }
     }
 }
 

@@ -98,9 +98,9 @@ mod tests {
     fn vectors() -> serde_json::Value {
         let path = concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../shared/clerk/test-vectors/publishable-keys.json"
+            "/tests/fixtures/clerk/test-vectors/publishable-keys.json"
         );
-        let text = std::fs::read_to_string(path).expect("the shared Clerk pack next to the repo");
+        let text = std::fs::read_to_string(path).expect("the Clerk fixtures of tests/fixtures");
         serde_json::from_str(&text).expect("valid JSON")
     }
 

@@ -1,4 +1,4 @@
-//! Session-token verification, following Clerk's `verifyToken` (see `shared/clerk` §1.4).
+//! Session-token verification, following Clerk's `verifyToken`.
 //!
 //! Order matters: header checks, then the signature, then the claims, so that an attacker
 //! learns nothing about claims from a token we did not sign. Time checks use Clerk's rules and

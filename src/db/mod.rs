@@ -1,10 +1,39 @@
 //! PostgreSQL: the pool, the migrations and the cluster the app can run for itself.
 
 pub mod cluster;
+mod open;
 
+pub use open::{ensure_database, open, Database};
+
+use crate::error::AppError;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 use std::time::Duration;
+
+/// Where the app's database is (read from `DATABASE_URL` by `config`).
+#[derive(Clone)]
+pub enum DatabaseConfig {
+    /// `DATABASE_URL` was set: use it and start nothing.
+    External(Box<PgConnectOptions>),
+    /// Run (or reuse) a local cluster under the data folder.
+    Managed,
+}
+
+impl std::fmt::Debug for DatabaseConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // PgConnectOptions' Debug would print the password.
+        match self {
+            DatabaseConfig::External(options) => write!(
+                f,
+                "External({}:{}/{})",
+                options.get_host(),
+                options.get_port(),
+                options.get_database().unwrap_or("")
+            ),
+            DatabaseConfig::Managed => f.write_str("Managed"),
+        }
+    }
+}
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -67,4 +96,15 @@ pub fn describe_error(error: &sqlx::Error) -> String {
         _ => "",
     };
     format!("database unavailable: {error}{hint}")
+}
+
+impl From<sqlx::Error> for AppError {
+    fn from(error: sqlx::Error) -> Self {
+        if is_unavailable(&error) {
+            tracing::error!(error = %describe_error(&error), "database unavailable");
+            AppError::DatabaseUnavailable
+        } else {
+            AppError::internal(format_args!("database error: {error}"))
+        }
+    }
 }

@@ -1,5 +1,7 @@
-//! Response hardening shared by every route.
+//! Response hardening shared by every route, and the session routes' CSRF check.
 
+use crate::app::state::AppState;
+use crate::error::AppError;
 use axum::body::Body;
 use axum::http::{header, HeaderValue, Request, StatusCode};
 use axum::middleware::Next;
@@ -31,10 +33,11 @@ pub async fn headers(request: Request<Body>, next: Next) -> Response {
 /// CSRF protection: a state-changing request must come from our own origin, judged by the
 /// browser's `Sec-Fetch-Site` and `Origin` headers. A cross-site form post is refused even with
 /// a valid session cookie. Requests with neither header do not come from a browser page, so they
-/// cannot ride on a victim's cookies (and the cookies are SameSite=Lax anyway). Webhooks are
-/// server-to-server and verified by signature; the local provider guards its own forms.
+/// cannot ride on a victim's cookies (and the cookies are SameSite=Lax anyway). It guards the
+/// session routes only: webhooks are server-to-server and verified by signature, and the local
+/// provider guards its own forms (see `routes`).
 pub async fn same_origin_writes(
-    axum::extract::State(state): axum::extract::State<crate::state::AppState>,
+    axum::extract::State(state): axum::extract::State<AppState>,
     request: Request<Body>,
     next: Next,
 ) -> Response {
@@ -42,11 +45,8 @@ pub async fn same_origin_writes(
     let writes = !(method == axum::http::Method::GET
         || method == axum::http::Method::HEAD
         || method == axum::http::Method::OPTIONS);
-    let path = request.uri().path();
-    let exempt =
-        path.starts_with("/api/webhooks/") || path.starts_with(crate::clerk::LOCAL_PROVIDER_PATH);
-    if writes && !exempt && !is_same_origin(request.headers(), &state.config.app_origin) {
-        tracing::warn!(path, "refused a cross-site write");
+    if writes && !is_same_origin(request.headers(), &state.config.app_origin) {
+        tracing::warn!(path = request.uri().path(), "refused a cross-site write");
         return (
             StatusCode::FORBIDDEN,
             "Cross-site requests may not change anything here.",
@@ -123,8 +123,6 @@ const MAX_PAGE_BYTES: usize = 16 * 1024 * 1024;
 /// Leptos answers 500 for every server-function error, including bad arguments that never
 /// reached our code. When the body is one of our [`AppError`]s, its own status is the right one:
 /// a malformed call is a 400, a signed-out one a 401, whatever path the error took.
-///
-/// [`AppError`]: crate::error::AppError
 pub async fn server_fn_status(request: Request<Body>, next: Next) -> Response {
     let is_server_fn = request.uri().path().starts_with("/api/");
     let response = next.run(request).await;
@@ -136,7 +134,7 @@ pub async fn server_fn_status(request: Request<Body>, next: Next) -> Response {
         Ok(bytes) => bytes,
         Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     };
-    if let Ok(error) = serde_json::from_slice::<crate::error::AppError>(&bytes) {
+    if let Ok(error) = serde_json::from_slice::<AppError>(&bytes) {
         if let Ok(status) = StatusCode::from_u16(error.status_code()) {
             parts.status = status;
         }

@@ -1,7 +1,12 @@
-//! Keeping our users in step with Clerk: the sync route (on sign-in) and the outbox that
-//! mirrors our data back into Clerk's metadata.
+//! Keeping our users in step with Clerk, both ways.
 //!
-//! [`outbox`]: the durable queue that writes `{dbId, role}` into Clerk's `public_metadata`.
+//! - [`apply`]: the one way a Clerk user comes in (webhooks, the sync route, reconciling):
+//!   versioned, tombstones win, the role seeded only on first sight;
+//! - [`from_clerk`]: fetch a person from the Backend API and apply them (the sync on sign-in);
+//! - [`outbox`]: the durable queue that writes `{dbId, role}` into Clerk's `public_metadata`.
 
+pub mod apply;
+pub mod from_clerk;
 pub mod outbox;
-pub mod route;
+
+pub use apply::{apply_clerk_user, apply_clerk_user_in, AppliedUser, ApplyError, MetadataMirror};

@@ -1,12 +1,17 @@
-//! Users: the people Clerk knows, as we store them.
+//! Users: the people Clerk knows, as we store them (the `users` table's one owner).
 //!
-//! [`model`] holds the types every layer shares (they also compile for the browser); [`store`]
-//! holds the SQL and the cache, server-only.
+//! - [`store`]: `UserStore`, every statement on `users` and the cache in front of it;
+//! - [`versioned`]: the order-safe writes that apply one version of a Clerk user;
+//! - [`changes`]: follows the database's change feed, so other processes' writes reach the cache;
+//! - [`current`]: who a request belongs to, resolved against the database.
 
-pub mod model;
-#[cfg(feature = "ssr")]
+pub mod changes;
+pub mod current;
+mod error;
 pub mod store;
+pub mod versioned;
 
-pub use model::{ClerkUserId, Role, User, UserId, UserProfile};
-#[cfg(feature = "ssr")]
-pub use store::{UserError, UserStore, VersionedDelete, VersionedUpsert};
+pub use changes::USERS_CHANGED_CHANNEL;
+pub use error::UserError;
+pub use store::{LockedUser, UserStore};
+pub use versioned::{VersionedDelete, VersionedUpsert};

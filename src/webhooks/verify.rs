@@ -3,7 +3,7 @@
 //! The `svix` crate checks the signature (HMAC-SHA256 over `{id}.{timestamp}.{body}`, any
 //! space-separated `v1,` entry, constant-time comparison). The ±5 min timestamp window is
 //! checked here with the same rule as the crate (`|now - ts| <= 300`, inclusive), with the
-//! clock passed in: that is what lets the shared test vectors, which carry their own "now",
+//! clock passed in: that is what lets Svix's signature test vectors, which carry their own "now",
 //! be checked against this exact code.
 
 use axum::http::HeaderMap;

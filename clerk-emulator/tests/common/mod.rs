@@ -1,4 +1,6 @@
-//! Shared test helpers: spawning, HTTP clients, the Clerk pack and its OpenAPI schemas.
+//! Helpers for every test binary: spawning, HTTP clients, the Clerk fixtures and their OpenAPI
+//! schemas.
+// Each test binary compiles this module but uses only some of the helpers.
 #![allow(dead_code)]
 
 use clerk_emulator::{Config, Emulator, RunningEmulator};
@@ -8,12 +10,14 @@ use std::sync::OnceLock;
 
 pub const APP_ORIGIN: &str = "http://127.0.0.1:39999";
 
-pub fn pack_dir() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/clerk"))
+/// Clerk's published examples, test vectors and the Users part of its BAPI OpenAPI spec, kept
+/// byte-identical to what Clerk publishes: the signature and key vectors are compared exactly.
+pub fn fixtures_dir() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/clerk"))
 }
 
-pub fn pack_json(rel: &str) -> Value {
-    let p = pack_dir().join(rel);
+pub fn fixture_json(rel: &str) -> Value {
+    let p = fixtures_dir().join(rel);
     let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("read {}: {e}", p.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("parse {}: {e}", p.display()))
 }
@@ -87,7 +91,7 @@ impl Bapi {
 fn openapi() -> &'static Value {
     static DOC: OnceLock<Value> = OnceLock::new();
     DOC.get_or_init(|| {
-        let p = pack_dir().join("openapi-users.yml");
+        let p = fixtures_dir().join("openapi-users.yml");
         let text = std::fs::read_to_string(&p).expect("read openapi-users.yml");
         let v: Value = serde_norway::from_str(&text).expect("parse openapi-users.yml");
         v

@@ -1,7 +1,7 @@
 //! Charts drawn on the server as SVG: no script, readable by screen readers (`<title>`,
 //! `<desc>`, and the same numbers as a table).
 
-use crate::admin::model::DailySignups;
+use crate::models::overview::DailySignups;
 use leptos::prelude::*;
 
 const WIDTH: f64 = 640.0;

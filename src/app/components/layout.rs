@@ -17,7 +17,7 @@ pub struct NavBar {
 
 #[server(endpoint = "nav_bar")]
 pub async fn nav_bar_state() -> Result<NavBar, AppError> {
-    let state = crate::state::app_state()?;
+    let state = crate::app::state::app_state()?;
     let parts = use_context::<axum::http::request::Parts>();
     let path = parts
         .as_ref()
@@ -27,7 +27,7 @@ pub async fn nav_bar_state() -> Result<NavBar, AppError> {
         .and_then(|parts| parts.uri.path_and_query().map(|pq| pq.as_str().to_owned()))
         .filter(|path| !path.starts_with("/api/") && !path.starts_with("/sign-"))
         .unwrap_or_else(|| "/".into());
-    let user = crate::clerk::maybe_current_user()
+    let user = crate::app::auth::maybe_current_user()
         .await?
         .and_then(|current| {
             current
@@ -37,7 +37,7 @@ pub async fn nav_bar_state() -> Result<NavBar, AppError> {
     Ok(NavBar {
         user,
         local_provider: state.clerk.is_local_provider,
-        sign_in_href: crate::clerk::guard::sign_in_url(&here),
+        sign_in_href: crate::app::paths::sign_in_url(&here),
         path,
     })
 }

@@ -12,7 +12,7 @@ pub struct DirectoryStats {
 /// How many people the directory holds: the home page's one database read.
 #[server(endpoint = "directory_summary")]
 pub async fn directory_summary() -> Result<DirectoryStats, AppError> {
-    let state = crate::state::app_state()?;
+    let state = crate::app::state::app_state()?;
     let active_users = state.users.count_active().await?;
     Ok(DirectoryStats { active_users })
 }

@@ -1,7 +1,9 @@
 use crate::app::components::avatar::Avatar;
+use crate::app::components::badges::RoleBadge;
+use crate::app::components::dates::format_time;
 use crate::app::pages::error::ErrorPage;
-use crate::clerk::CurrentUser;
 use crate::error::AppError;
+use crate::models::CurrentUser;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -9,32 +11,22 @@ use leptos_router::hooks::use_query_map;
 /// The signed-in person's own record.
 #[server(endpoint = "my_profile")]
 pub async fn my_profile() -> Result<CurrentUser, AppError> {
-    crate::clerk::current_user().await
+    crate::app::auth::current_user().await
 }
 
 /// "Refresh from Clerk": runs the sync for the signed-in person and comes back to the profile.
 #[server(endpoint = "refresh_from_clerk")]
 pub async fn refresh_from_clerk() -> Result<(), AppError> {
-    use crate::clerk::auth::Auth;
-    let state = crate::state::app_state()?;
-    let parts = use_context::<axum::http::request::Parts>()
-        .ok_or_else(|| AppError::internal("request parts missing"))?;
-    let claims = parts
-        .extensions
-        .get::<Auth>()
-        .and_then(Auth::claims)
+    let state = crate::app::state::app_state()?;
+    let auth = crate::app::auth::request_auth()?;
+    let claims = auth
+        .as_ref()
+        .and_then(|auth| auth.claims())
         .ok_or(AppError::Unauthorized)?;
-    let clerk_user_id = crate::users::ClerkUserId::new(&claims.sub);
-    crate::sync::route::sync_user(&state, &clerk_user_id).await?;
+    let clerk_user_id = crate::models::ClerkUserId::new(&claims.sub);
+    crate::sync::from_clerk::sync_from_clerk(&state.users, &state.clerk.api, &clerk_user_id).await?;
     leptos_axum::redirect("/profile?refreshed=1");
     Ok(())
-}
-
-fn format_date(at: time::OffsetDateTime) -> String {
-    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
-    at.to_offset(time::UtcOffset::UTC)
-        .format(&format)
-        .unwrap_or_else(|_| at.to_string())
 }
 
 #[component]
@@ -68,9 +60,9 @@ pub fn ProfilePage() -> impl IntoView {
                                 <dt>"Name"</dt><dd>{user.name.clone()}</dd>
                                 <dt>"Email"</dt><dd>{user.email.clone()}</dd>
                                 <dt>"Role"</dt>
-                                <dd><span class=format!("badge {}", role.as_str())>{role.as_str()}</span></dd>
-                                <dt>"Member since"</dt><dd>{format_date(user.created_at)}</dd>
-                                <dt>"Last updated"</dt><dd>{format_date(user.updated_at)}</dd>
+                                <dd><RoleBadge role/></dd>
+                                <dt>"Member since"</dt><dd>{format_time(user.created_at)}</dd>
+                                <dt>"Last updated"</dt><dd>{format_time(user.updated_at)}</dd>
                             </dl>
                         </section>
                         <div class="actions spaced">

@@ -6,15 +6,12 @@ use leptos_meta::Title;
 /// cookies on our origin, then goes home.
 #[server(endpoint = "sign_out")]
 pub async fn sign_out() -> Result<(), AppError> {
-    use crate::clerk::auth::Auth;
     use axum::http::{header, HeaderValue};
-    let state = crate::state::app_state()?;
-    let parts = use_context::<axum::http::request::Parts>()
-        .ok_or_else(|| AppError::internal("request parts missing"))?;
-    if let Some(session_id) = parts
-        .extensions
-        .get::<Auth>()
-        .and_then(Auth::claims)
+    let state = crate::app::state::app_state()?;
+    let auth = crate::app::auth::request_auth()?;
+    if let Some(session_id) = auth
+        .as_ref()
+        .and_then(|auth| auth.claims())
         .and_then(|claims| claims.sid.clone())
     {
         if let Err(error) = state.clerk.api.revoke_session(&session_id).await {
@@ -23,7 +20,7 @@ pub async fn sign_out() -> Result<(), AppError> {
         }
     }
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-        for cookie in crate::clerk::sign_in::clearing_cookies(&state) {
+        for cookie in crate::clerk::cookies::clearing_cookies(&state.clerk.publishable_key) {
             if let Ok(value) = HeaderValue::from_str(&cookie) {
                 response.append_header(header::SET_COOKIE, value);
             }

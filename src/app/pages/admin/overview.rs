@@ -1,4 +1,5 @@
-use crate::admin::model::{thousands, Overview};
+use crate::models::overview::Overview;
+use crate::models::user_list::thousands;
 use crate::app::components::chart::SignupChart;
 use crate::app::pages::error::ErrorPage;
 use crate::error::AppError;
@@ -8,12 +9,9 @@ use leptos_meta::Title;
 /// The numbers of the admin overview (admins only).
 #[server(endpoint = "admin_overview")]
 pub async fn admin_overview() -> Result<Overview, AppError> {
-    use super::failure;
-    crate::clerk::require_admin().await.map_err(failure)?;
-    let state = crate::state::app_state().map_err(failure)?;
-    crate::admin::stats::overview(&state.pool)
-        .await
-        .map_err(failure)
+    crate::app::auth::require_admin().await?;
+    let state = crate::app::state::app_state()?;
+    Ok(crate::admin::stats::overview(&state.pool).await?)
 }
 
 /// The queue that mirrors roles into Clerk's metadata, as admins see it.
@@ -30,15 +28,12 @@ pub struct SyncQueue {
 /// The state of the Clerk metadata outbox (admins only).
 #[server(endpoint = "admin_sync_queue")]
 pub async fn admin_sync_queue() -> Result<SyncQueue, AppError> {
-    use super::failure;
-    crate::clerk::require_admin().await.map_err(failure)?;
-    let state = crate::state::app_state().map_err(failure)?;
+    crate::app::auth::require_admin().await?;
+    let state = crate::app::state::app_state()?;
     let stats = crate::sync::outbox::outbox_stats(&state.pool)
-        .await
-        .map_err(|error| failure(AppError::from(error)))?;
+        .await?;
     let parked = crate::sync::outbox::parked_jobs(&state.pool, 20)
-        .await
-        .map_err(|error| failure(AppError::from(error)))?;
+        .await?;
     Ok(SyncQueue {
         pending: stats.pending,
         parked: stats.parked,

@@ -1,9 +1,10 @@
-use super::users::{Avatar, RoleBadge, StatusBadge};
-use super::{format_date, format_time};
-use crate::admin::model::{RoleChange, RoleChangeOutcome, MAX_REASON_CHARS};
+use crate::app::components::avatar::Avatar;
+use crate::app::components::badges::{RoleBadge, StatusBadge};
+use crate::app::components::dates::{format_date, format_time};
+use crate::models::roles::{RoleChange, RoleChangeOutcome, MAX_REASON_CHARS};
 use crate::app::pages::error::ErrorPage;
 use crate::error::AppError;
-use crate::users::{Role, User, UserId};
+use crate::models::{Role, User, UserId};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -25,21 +26,14 @@ fn parse_user_id(raw: &str) -> Result<UserId, AppError> {
 /// One user, deleted or not, with their role history (admins only).
 #[server(endpoint = "admin_user_detail")]
 pub async fn admin_user_detail(id: String) -> Result<UserDetailData, AppError> {
-    use super::failure;
-    crate::clerk::require_admin().await.map_err(failure)?;
-    let id = parse_user_id(&id).map_err(failure)?;
-    let state = crate::state::app_state().map_err(failure)?;
-    let user = crate::admin::export::stored_user(&state.pool, id)
-        .await
-        .map_err(failure)?
-        .ok_or_else(|| {
-            failure(AppError::NotFound(
-                "There is no user at this address.".into(),
-            ))
-        })?;
+    crate::app::auth::require_admin().await?;
+    let id = parse_user_id(&id)?;
+    let state = crate::app::state::app_state()?;
+    let user = state.users.get_stored(id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("There is no user at this address.".into()))?;
     let history = crate::admin::roles::role_history(&state.pool, id)
-        .await
-        .map_err(failure)?;
+        .await?;
     Ok(UserDetailData { user, history })
 }
 
@@ -53,23 +47,19 @@ pub async fn set_user_role(
     expected_role: String,
     reason: Option<String>,
 ) -> Result<RoleChangeOutcome, AppError> {
-    use crate::admin::model::RoleActor;
+    use crate::models::roles::RoleActor;
     use crate::admin::roles::RoleChangeRequest;
 
-    use super::failure;
-    let admin = crate::clerk::require_admin().await.map_err(failure)?;
-    let target = parse_user_id(&user_id).map_err(failure)?;
+    let admin = crate::app::auth::require_admin().await?;
+    let target = parse_user_id(&user_id)?;
     let bad_role = |_| {
-        failure(AppError::BadRequest(
-            "The form named a role we do not know.".into(),
-        ))
+        AppError::BadRequest("The form named a role we do not know.".into())
     };
     let new_role: Role = role.trim().parse().map_err(bad_role)?;
     let expected_current_role: Role = expected_role.trim().parse().map_err(bad_role)?;
-    let state = crate::state::app_state().map_err(failure)?;
+    let state = crate::app::state::app_state()?;
     let outcome = crate::admin::roles::set_user_role(
-        &state.pool,
-        &state.cache,
+        &state.users,
         RoleChangeRequest {
             actor: RoleActor::Admin(admin.user_id),
             target,
@@ -78,8 +68,7 @@ pub async fn set_user_role(
             expected_current_role: Some(expected_current_role),
         },
     )
-    .await
-    .map_err(failure)?;
+    .await?;
     let notice = match outcome {
         RoleChangeOutcome::Changed { .. } => "role-changed",
         RoleChangeOutcome::Unchanged { .. } => "role-unchanged",
@@ -226,7 +215,7 @@ fn UserDetail(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::users::ClerkUserId;
+    use crate::models::ClerkUserId;
 
     #[test]
     fn the_user_page_shows_hostile_text_literally() {

@@ -1,10 +1,13 @@
-use super::format_date;
-use crate::admin::model::{
-    SortDirection, SortField, UserListPage, UserListParams, UserListQuery, UserListRow,
+use crate::app::components::avatar::Avatar;
+use crate::app::components::badges::{RoleBadge, StatusBadge};
+use crate::app::components::dates::format_date;
+use crate::models::user_list::{
+    PageFrom, SortDirection, SortField, UserListPage, UserListParams, UserListQuery, UserListRow,
+    MAX_SEARCH_CHARS,
 };
 use crate::app::pages::error::ErrorPage;
 use crate::error::AppError;
-use crate::users::Role;
+use crate::models::Role;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -13,15 +16,11 @@ use leptos_router::hooks::use_query_map;
 /// are validated here, where the request arrives.
 #[server(endpoint = "admin_list_users")]
 pub async fn admin_list_users(params: UserListParams) -> Result<UserListPage, AppError> {
-    use super::failure;
-    crate::clerk::require_admin().await.map_err(failure)?;
+    crate::app::auth::require_admin().await?;
     let query = UserListQuery::parse(&params)
-        .map_err(AppError::BadRequest)
-        .map_err(failure)?;
-    let state = crate::state::app_state().map_err(failure)?;
-    crate::admin::list::list_users(&state.pool, &query)
-        .await
-        .map_err(failure)
+        .map_err(AppError::BadRequest)?;
+    let state = crate::app::state::app_state()?;
+    Ok(crate::admin::list::list_users(&state.pool, &query).await?)
 }
 
 /// `/admin/users`: search, filters, sortable columns and keyset pages, all in the query string.
@@ -83,7 +82,7 @@ fn UserList(query: UserListQuery, page: UserListPage) -> impl IntoView {
         .previous
         .clone()
         .map(|cursor| page_href(None, Some(cursor)));
-    let on_later_page = !matches!(query.from, crate::admin::model::PageFrom::Start);
+    let on_later_page = !matches!(query.from, PageFrom::Start);
     let empty = page.rows.is_empty();
     let rows = page
         .rows
@@ -106,7 +105,7 @@ fn UserList(query: UserListQuery, page: UserListPage) -> impl IntoView {
                 <div class="field">
                     <label for="q">"Search name or email"</label>
                     <input type="search" id="q" name="q" value=query.search.clone()
-                        maxlength=crate::admin::model::MAX_SEARCH_CHARS.to_string()
+                        maxlength=MAX_SEARCH_CHARS.to_string()
                         placeholder="e.g. ada or @example.com"/>
                 </div>
                 <div class="field field-narrow">
@@ -182,7 +181,7 @@ fn SortHeader(query: UserListQuery, field: SortField, label: &'static str) -> im
     let target = UserListQuery {
         sort: field,
         direction,
-        from: crate::admin::model::PageFrom::Start,
+        from: PageFrom::Start,
         ..query.clone()
     };
     let href = format!("/admin/users{}", target.view_params().to_query_string());
@@ -230,53 +229,11 @@ fn UserRow(row: UserListRow) -> impl IntoView {
     }
 }
 
-/// The user's picture, or their initial when they have none. Decorative: the name is beside it.
-#[component]
-pub fn Avatar(
-    name: String,
-    image_url: Option<String>,
-    #[prop(optional)] large: bool,
-) -> impl IntoView {
-    let class = if large { "avatar large" } else { "avatar" };
-    match image_url.filter(|url| url.starts_with("https://")) {
-        Some(url) => {
-            view! { <img class=class src=url alt="" loading="lazy" referrerpolicy="no-referrer"/> }
-                .into_any()
-        }
-        None => {
-            let initial: String = name
-                .chars()
-                .next()
-                .map(|c| c.to_uppercase().collect())
-                .unwrap_or_default();
-            view! { <span class=class aria-hidden="true">{initial}</span> }.into_any()
-        }
-    }
-}
-
-#[component]
-pub fn RoleBadge(role: Role) -> impl IntoView {
-    let class = match role {
-        Role::Admin => "badge admin",
-        Role::User => "badge",
-    };
-    view! { <span class=class>{role.as_str()}</span> }
-}
-
-#[component]
-pub fn StatusBadge(deleted: bool) -> impl IntoView {
-    if deleted {
-        view! { <span class="badge deleted">"deleted"</span> }
-    } else {
-        view! { <span class="badge active">"active"</span> }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::admin::model::Total;
-    use crate::users::UserId;
+    use crate::models::user_list::Total;
+    use crate::models::UserId;
 
     pub const HOSTILE_NAMES: [&str; 2] = [
         "<script>alert(1)</script>",

@@ -1,0 +1,129 @@
+//! Every route of the app, in two groups with their layers, and the access each page needs.
+//! This file is the one place that says which path gets which treatment.
+//!
+//! - **public**: server-to-server and static routes (webhooks, health, metrics, the
+//!   stylesheet). No Clerk session is read and no same-origin check applies: Svix signs the
+//!   webhooks, and the rest changes nothing.
+//! - **session**: what people's browsers use (pages, server functions, sign-in, the sync route,
+//!   the export, `public/` files and the 404 page). Each request gets its Clerk auth state
+//!   (`auth::layer`), writes must come from our own origin, and pages are guarded by
+//!   [`page_access`] (UX only: every server function authorises itself).
+//! - the local identity provider of development mode, mounted outside every layer: it stands
+//!   in for clerk.com, which sets its own headers.
+//!
+//! Around both groups: request id, trace, timeout, catch-panic and security headers.
+
+pub mod assets;
+pub mod export;
+pub mod health;
+pub mod metrics;
+pub mod sign_in;
+pub mod sync;
+pub mod webhooks;
+
+use crate::app::paths::{SIGN_IN_PATH, SYNC_PATH};
+use crate::app::state::AppState;
+use crate::app::style::STYLESHEET_PATH;
+use crate::app::{shell, App};
+use crate::clerk::context::LOCAL_PROVIDER_PATH;
+use crate::server::{auth, security};
+use crate::webhooks::MAX_BODY_BYTES;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::middleware::{from_fn, from_fn_with_state};
+use axum::routing::{get, post};
+use axum::Router;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use std::time::Duration;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+/// Who may see a page (the route guard's table).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageAccess {
+    Anyone,
+    /// Signed in (else: to sign-in, and back).
+    SignedIn,
+    /// An admin by the database's role (else: the 403 page).
+    Admin,
+}
+
+/// The access a page path needs: `/admin…` admins, `/profile…` anyone signed in.
+pub fn page_access(path: &str) -> PageAccess {
+    let under = |prefix: &str| {
+        path.strip_prefix(prefix)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    };
+    if under("/admin") {
+        PageAccess::Admin
+    } else if under("/profile") {
+        PageAccess::SignedIn
+    } else {
+        PageAccess::Anyone
+    }
+}
+
+/// Every route of the app, with its layers. `local_provider` is the development identity
+/// provider, mounted at `/__clerk` when the app runs without Clerk keys.
+pub fn router(state: AppState, local_provider: Option<clerk_emulator::Emulator>) -> Router {
+    let public = Router::new()
+        .route(STYLESHEET_PATH, get(assets::stylesheet))
+        .route("/health", get(health::health))
+        .route("/metrics", get(metrics::metrics))
+        // Its own body limit: 413 above it.
+        .route(
+            webhooks::WEBHOOK_PATH,
+            post(webhooks::clerk_webhook).layer(DefaultBodyLimit::max(MAX_BODY_BYTES)),
+        );
+
+    let options = state.leptos_options.clone();
+    let session = Router::new()
+        .route(SIGN_IN_PATH, get(sign_in::sign_in))
+        .route(SYNC_PATH, get(sync::sync_users))
+        .route("/profile/data.json", get(export::download_my_data))
+        .leptos_routes(&state, generate_route_list(App), move || {
+            shell(options.clone())
+        })
+        .fallback(assets::fallback)
+        .layer(from_fn(security::server_fn_status))
+        .layer(from_fn_with_state(state.clone(), auth::guard::layer))
+        .layer(from_fn_with_state(state.clone(), auth::layer::layer))
+        .layer(from_fn_with_state(
+            state.clone(),
+            security::same_origin_writes,
+        ));
+
+    let router = public
+        .merge(session)
+        .layer(from_fn(security::headers))
+        .layer(CatchPanicLayer::custom(security::panic_response))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(30),
+        ))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(TraceLayer::new_for_http())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid));
+    let router = match local_provider {
+        Some(emulator) => router.nest_service(LOCAL_PROVIDER_PATH, emulator.router()),
+        None => router,
+    };
+    router.with_state(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_need_what_their_section_needs() {
+        assert_eq!(page_access("/admin"), PageAccess::Admin);
+        assert_eq!(page_access("/admin/users/1"), PageAccess::Admin);
+        assert_eq!(page_access("/profile"), PageAccess::SignedIn);
+        assert_eq!(page_access("/profile/data.json"), PageAccess::SignedIn);
+        assert_eq!(page_access("/administrator"), PageAccess::Anyone);
+        assert_eq!(page_access("/"), PageAccess::Anyone);
+    }
+}

@@ -1,5 +1,6 @@
 //! `POST /api/webhooks/clerk` over real HTTP and PostgreSQL, with events signed by the Svix
-//! scheme: rejections, the shared vectors, duplicates, ordering, deletion, caching.
+//! scheme: rejections, Svix's test vectors, Clerk's example events, duplicates, ordering,
+//! deletion, caching.
 
 mod common;
 #[path = "webhooks_support/mod.rs"]
@@ -199,12 +200,12 @@ async fn a_body_over_the_limit_gets_413() {
 }
 
 #[tokio::test]
-async fn the_verifier_agrees_with_the_shared_svix_vectors() {
+async fn the_verifier_agrees_with_the_svix_vectors() {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../shared/clerk/test-vectors/svix-vectors.json"
+        "/tests/fixtures/clerk/test-vectors/svix-vectors.json"
     );
-    let text = std::fs::read_to_string(path).expect("the shared Clerk pack");
+    let text = std::fs::read_to_string(path).expect("the Svix test vectors");
     let pack: Value = serde_json::from_str(&text).unwrap();
     let vectors = pack["vectors"].as_array().unwrap();
     assert!(vectors.len() >= 10);
@@ -232,9 +233,9 @@ async fn the_verifier_agrees_with_the_shared_svix_vectors() {
 }
 
 #[tokio::test]
-async fn the_shared_example_events_are_accepted_over_http() {
+async fn clerks_example_events_are_accepted_over_http() {
     let app = spawn_app().await;
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/clerk/examples");
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/clerk/examples");
     for (file, expected) in [
         // Its email_addresses is empty: acknowledged, not stored.
         ("user.created.json", "skipped"),

@@ -1,9 +1,7 @@
 //! Role management against a real PostgreSQL: changes, audit rows, the last-admin guard under
 //! concurrency, double submits, deleted users, cache invalidation; the overview and the export.
 
-mod common;
-
-use common::fresh_database;
+use crate::helpers::database::fresh_database;
 use sqlx::PgPool;
 use std::sync::Arc;
 use std::time::Duration;

@@ -2,70 +2,18 @@
 //! the metadata echo settles, and nothing is lost when the database stops, when Clerk's API
 //! fails or rate-limits, or when the app dies between commit and delivery.
 
-mod common;
-#[path = "webhooks_support/mod.rs"]
-mod support;
-
-use serde_json::{json, Value};
+use crate::helpers::app::{spawn_app, Instance};
+use crate::helpers::clerk::{clerk_metadata, new_user, now_secs, provider_for, updated_messages};
+use crate::helpers::database::{count, fresh_database, fresh_database_on, own_cluster};
+use crate::helpers::outbox::{eventually, fast_outbox, job_counts, settle, start_worker, WAIT};
+use crate::helpers::webhooks::{clerk_user, envelope, post_signed_at, row, WEBHOOK_PATH};
+use serde_json::json;
 use std::time::Duration;
-use support::*;
-use warden::db::cluster::LocalCluster;
 use warden::sync::outbox::{outbox_stats, OutboxConfig};
-
-const WAIT: Duration = Duration::from_secs(60);
-
-async fn clerk_metadata(provider: &clerk_emulator::Emulator, clerk_id: &str) -> Value {
-    provider
-        .get_user(clerk_id)
-        .await
-        .map(|user| serde_json::to_value(&user).unwrap_or_default()["public_metadata"].clone())
-        .unwrap_or(Value::Null)
-}
-
-async fn job_counts(pool: &sqlx::PgPool) -> (i64, i64, i64) {
-    let pending = count(
-        pool,
-        "SELECT count(*) FROM metadata_outbox WHERE status = 'pending'",
-    )
-    .await;
-    let delivered = count(
-        pool,
-        "SELECT count(*) FROM metadata_outbox WHERE status = 'delivered'",
-    )
-    .await;
-    let parked = count(
-        pool,
-        "SELECT count(*) FROM metadata_outbox WHERE status = 'parked'",
-    )
-    .await;
-    (pending, delivered, parked)
-}
-
-/// Waits until the provider has nothing in flight and the outbox nothing pending, twice in a
-/// row (a delivery can enqueue a job that produces a delivery).
-async fn settle(provider: &clerk_emulator::Emulator, pool: &sqlx::PgPool) {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    let mut quiet = 0;
-    while quiet < 3 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for webhooks and outbox to settle"
-        );
-        tokio::time::timeout(WAIT, provider.webhooks_idle())
-            .await
-            .expect("webhooks idle");
-        quiet = if job_counts(pool).await.0 == 0 {
-            quiet + 1
-        } else {
-            0
-        };
-        tokio::time::sleep(Duration::from_millis(150)).await;
-    }
-}
 
 #[tokio::test]
 async fn the_metadata_echo_settles_after_one_round_trip() {
-    let app = common::spawn_app().await;
+    let app = spawn_app().await;
     let worker = start_worker(&app.state, fast_outbox());
     let provider = app.emulator();
 
@@ -95,6 +43,7 @@ async fn the_metadata_echo_settles_after_one_round_trip() {
     assert_eq!(updated_messages(provider), 1, "no further write");
 
     // The role management path (public contract): change + enqueue in one transaction.
+    // TODO(store): raw SQL on `users`; becomes `UserStore::set_role_in` on this transaction.
     let mut tx = app.pool.begin().await.unwrap();
     sqlx::query("UPDATE users SET role = 'user' WHERE id = $1")
         .bind(user.id)
@@ -118,7 +67,7 @@ async fn the_metadata_echo_settles_after_one_round_trip() {
 
 #[tokio::test]
 async fn the_outbox_drains_after_clerk_fails_and_rate_limits() {
-    let app = common::spawn_app().await;
+    let app = spawn_app().await;
     let provider = app.emulator();
     // 500s first, and the users are created while nobody delivers.
     provider.faults().set_bapi_failures(6, 500);
@@ -172,7 +121,7 @@ async fn the_outbox_drains_after_clerk_fails_and_rate_limits() {
 
 #[tokio::test]
 async fn a_job_that_keeps_failing_is_parked_and_visible() {
-    let app = common::spawn_app().await;
+    let app = spawn_app().await;
     let provider = app.emulator();
     let user = provider
         .create_user(new_user("park@example.com", "Parker", json!({})))
@@ -223,7 +172,7 @@ async fn a_job_that_keeps_failing_is_parked_and_visible() {
 
 #[tokio::test]
 async fn a_job_for_a_user_deleted_meanwhile_is_dropped() {
-    let app = common::spawn_app().await;
+    let app = spawn_app().await;
     let provider = app.emulator();
     let user = provider
         .create_user(new_user("drop@example.com", "Dropped", json!({})))
@@ -257,20 +206,13 @@ async fn a_job_for_a_user_deleted_meanwhile_is_dropped() {
 
 #[tokio::test]
 async fn the_worker_resumes_after_the_app_died_between_commit_and_delivery() {
-    let db = common::fresh_database().await;
+    let db = fresh_database().await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let provider = provider_for(&format!("http://{addr}{WEBHOOK_PATH}"), 0.001).await;
 
     // First instance: no worker. The webhook commits the user and the job, then it dies.
-    let first = Instance::start(
-        listener,
-        db.pool.clone(),
-        &provider.emulator,
-        &provider.url,
-        &[],
-    )
-    .await;
+    let first = Instance::start(listener, db.pool.clone(), &provider.emulator, &provider.url).await;
     let user = provider
         .emulator
         .create_user(new_user("phoenix@example.com", "Phoenix", json!({})))
@@ -297,14 +239,8 @@ async fn the_worker_resumes_after_the_app_died_between_commit_and_delivery() {
 
     // A new instance on the same database and address; its worker delivers.
     let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
-    let second = Instance::start(
-        listener,
-        db.pool.clone(),
-        &provider.emulator,
-        &provider.url,
-        &[],
-    )
-    .await;
+    let second =
+        Instance::start(listener, db.pool.clone(), &provider.emulator, &provider.url).await;
     let worker = start_worker(&second.state, fast_outbox());
     settle(&provider.emulator, &db.pool).await;
     let db_user = row(&db.pool, &user.id).await.unwrap();
@@ -325,10 +261,8 @@ async fn the_worker_resumes_after_the_app_died_between_commit_and_delivery() {
 #[tokio::test]
 async fn nothing_is_lost_when_the_database_stops_mid_stream() {
     // A cluster of our own, which this test stops and starts.
-    let cluster = LocalCluster::start_throwaway(std::process::id())
-        .await
-        .expect("a throwaway PostgreSQL");
-    let db = common::fresh_database_on(&cluster).await;
+    let cluster = own_cluster().await;
+    let db = fresh_database_on(&cluster).await;
     // A short acquire timeout, so that requests fail with 503 well within Svix's timeout.
     let pool = sqlx::postgres::PgPoolOptions::new()
         .max_connections(5)
@@ -340,14 +274,7 @@ async fn nothing_is_lost_when_the_database_stops_mid_stream() {
     let addr = listener.local_addr().unwrap();
     // Svix's schedule × 0.002: 0, 10 ms, 0.6 s, 3.6 s, 14 s, 36 s, …
     let provider = provider_for(&format!("http://{addr}{WEBHOOK_PATH}"), 0.002).await;
-    let app = Instance::start(
-        listener,
-        pool.clone(),
-        &provider.emulator,
-        &provider.url,
-        &[],
-    )
-    .await;
+    let app = Instance::start(listener, pool.clone(), &provider.emulator, &provider.url).await;
     let worker = start_worker(&app.state, fast_outbox());
     let clerk = &provider.emulator;
 

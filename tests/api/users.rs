@@ -1,8 +1,6 @@
 //! The users module against a real PostgreSQL.
 
-mod common;
-
-use common::fresh_database;
+use crate::helpers::database::{fresh_database, shared_cluster};
 use std::sync::Arc;
 use std::time::Duration;
 use warden::cache::CacheTags;
@@ -407,7 +405,7 @@ async fn two_stores_on_one_tag_clock_see_each_others_writes() {
 
 #[tokio::test]
 async fn wrong_credentials_say_so_without_the_password() {
-    let cluster = common::shared_cluster();
+    let cluster = shared_cluster();
     let options = cluster
         .connect_options("postgres")
         .password("definitely-wrong-pw-123");

@@ -1,9 +1,8 @@
 //! Sessions, the current user, route protection and the handshake, over real HTTP against the
 //! local Clerk-compatible provider.
 
-mod common;
-
-use common::{spawn_app, spawn_app_with, AppOptions, TestApp};
+use crate::helpers::app::{spawn_app, spawn_app_with, test_config, AppOptions, TestApp};
+use crate::helpers::clerk::{clerk_env, good_claims, jwt_header, now_secs};
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -15,29 +14,6 @@ async fn spawn_app_without_webhooks() -> TestApp {
         ..Default::default()
     })
     .await
-}
-
-fn now() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
-}
-
-/// Claims as Clerk mints them for this app's instance.
-fn good_claims(app: &TestApp, sub: &str) -> Value {
-    let now = now();
-    json!({
-        "iss": app.clerk.url,
-        "sub": sub,
-        "sid": "sess_test",
-        "azp": app.base_url,
-        "iat": now,
-        "nbf": now - 10,
-        "exp": now + 60,
-        "v": 2,
-    })
-}
-
-fn header(app: &TestApp) -> Value {
-    json!({"alg": "RS256", "kid": app.emulator().current_kid(), "typ": "JWT"})
 }
 
 fn b64(value: &Value) -> String {
@@ -80,7 +56,7 @@ async fn every_bad_token_is_signed_out_with_its_reason() {
     };
 
     // The control: a well-formed token is accepted.
-    let good = sign(header(&app), good_claims(&app, "user_x"));
+    let good = sign(jwt_header(&app), good_claims(&app, "user_x"));
     assert_eq!(
         auth_of(&app, &good).await,
         ("signed-in".into(), String::new())
@@ -95,7 +71,7 @@ async fn every_bad_token_is_signed_out_with_its_reason() {
     .unwrap();
     let stranger = clerk_emulator::SigningKey::generate(emulator.current_kid(), 0).unwrap();
     let wrong_key = stranger
-        .sign_jwt(&header(&app), &good_claims(&app, "user_x"))
+        .sign_jwt(&jwt_header(&app), &good_claims(&app, "user_x"))
         .unwrap();
     let unsigned = format!(
         "{}.{}.",
@@ -131,11 +107,11 @@ async fn every_bad_token_is_signed_out_with_its_reason() {
         (
             "expired",
             sign(
-                header(&app),
+                jwt_header(&app),
                 with(&|c| {
-                    c["iat"] = json!(now() - 120);
-                    c["nbf"] = json!(now() - 130);
-                    c["exp"] = json!(now() - 60);
+                    c["iat"] = json!(now_secs() - 120);
+                    c["nbf"] = json!(now_secs() - 130);
+                    c["exp"] = json!(now_secs() - 60);
                 }),
             ),
             "token-expired",
@@ -143,9 +119,9 @@ async fn every_bad_token_is_signed_out_with_its_reason() {
         (
             "not yet valid",
             sign(
-                header(&app),
+                jwt_header(&app),
                 with(&|c| {
-                    c["nbf"] = json!(now() + 120);
+                    c["nbf"] = json!(now_secs() + 120);
                 }),
             ),
             "token-not-active-yet",
@@ -153,9 +129,9 @@ async fn every_bad_token_is_signed_out_with_its_reason() {
         (
             "issued in the future",
             sign(
-                header(&app),
+                jwt_header(&app),
                 with(&|c| {
-                    c["iat"] = json!(now() + 120);
+                    c["iat"] = json!(now_secs() + 120);
                 }),
             ),
             "token-iat-in-the-future",
@@ -163,7 +139,7 @@ async fn every_bad_token_is_signed_out_with_its_reason() {
         (
             "wrong issuer",
             sign(
-                header(&app),
+                jwt_header(&app),
                 with(&|c| {
                     c["iss"] = json!("https://clerk.evil.example");
                 }),
@@ -173,7 +149,7 @@ async fn every_bad_token_is_signed_out_with_its_reason() {
         (
             "wrong azp",
             sign(
-                header(&app),
+                jwt_header(&app),
                 with(&|c| {
                     c["azp"] = json!("https://evil.example");
                 }),
@@ -183,7 +159,7 @@ async fn every_bad_token_is_signed_out_with_its_reason() {
         (
             "no sub",
             sign(
-                header(&app),
+                jwt_header(&app),
                 with(&|c| {
                     c.as_object_mut().unwrap().remove("sub");
                 }),
@@ -193,7 +169,7 @@ async fn every_bad_token_is_signed_out_with_its_reason() {
         (
             "not a session token (no sid)",
             sign(
-                header(&app),
+                jwt_header(&app),
                 with(&|c| {
                     c.as_object_mut().unwrap().remove("sid");
                 }),
@@ -234,15 +210,15 @@ async fn a_pem_key_verifies_without_any_jwks_fetch() {
     // CLERK_JWT_KEY: networkless verification, as with Clerk's "JWKS Public Key".
     let app = spawn_app().await;
     let pem = app.emulator().public_key_pem();
-    let env = common::clerk_env(app.emulator(), &app.clerk.url, &app.base_url);
+    let env = clerk_env(app.emulator(), &app.clerk.url, &app.base_url);
     let mut vars: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     vars.push(("CLERK_JWT_KEY", &pem));
-    let config = common::test_config(&vars);
+    let config = test_config(&vars);
     let (context, _) = warden::clerk::context_for(&config).await.unwrap();
     let state = warden::state::AppState::new(config, app.pool.clone(), context).unwrap();
     let token = app
         .emulator()
-        .sign_with_instance_key(&header(&app), &good_claims(&app, "user_pem"))
+        .sign_with_instance_key(&jwt_header(&app), &good_claims(&app, "user_pem"))
         .unwrap();
     let claims = state.session.verify(&token).await.unwrap();
     assert_eq!(claims.sub, "user_pem");
@@ -258,7 +234,7 @@ async fn jwks_rotation_is_picked_up_and_a_kid_flood_fetches_at_most_once_per_int
     .await;
     let emulator = app.emulator();
     let first = emulator
-        .sign_with_instance_key(&header(&app), &good_claims(&app, "user_r"))
+        .sign_with_instance_key(&jwt_header(&app), &good_claims(&app, "user_r"))
         .unwrap();
     assert_eq!(auth_of(&app, &first).await.0, "signed-in");
     let keys = app.state.session.keys();
@@ -303,7 +279,7 @@ async fn jwks_rotation_is_picked_up_and_a_kid_flood_fetches_at_most_once_per_int
         .unwrap();
     assert_eq!(auth_of(&app, &rotated).await.0, "signed-in");
     // The old key is still served for a while, so tokens minted before still pass.
-    let before = emulator.sign_with_instance_key(&header(&app), &good_claims(&app, "user_r"));
+    let before = emulator.sign_with_instance_key(&jwt_header(&app), &good_claims(&app, "user_r"));
     assert!(before.is_ok());
 }
 
@@ -512,11 +488,11 @@ async fn a_demoted_admin_is_refused_on_the_very_next_request() {
     assert!(response.text().await.unwrap().contains("for admins"));
 
     // And a forged role claim does not help either.
-    let now = now();
+    let now = now_secs();
     let forged = app
         .emulator()
         .sign_with_instance_key(
-            &header(&app),
+            &jwt_header(&app),
             &json!({"iss": app.clerk.url, "sub": clerk_user.id, "sid": "sess_x", "iat": now, "nbf": now - 10, "exp": now + 60, "role": "admin"}),
         )
         .unwrap();

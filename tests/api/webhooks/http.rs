@@ -2,75 +2,18 @@
 //! scheme: rejections, Svix's test vectors, Clerk's example events, duplicates, ordering,
 //! deletion, caching.
 
-mod common;
-#[path = "webhooks_support/mod.rs"]
-mod support;
-
+use crate::helpers::app::spawn_app;
+use crate::helpers::clerk::now_secs;
+use crate::helpers::database::count;
+use crate::helpers::webhooks::{
+    clerk_user, created, deleted, envelope, events_recorded, post, post_ok, post_signed_at, row,
+    secret, updated, users_count, WEBHOOK_PATH,
+};
 use base64::Engine as _;
-use common::{spawn_app, TestApp};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use support::*;
 use warden::users::ClerkUserId;
 use warden::webhooks::verify::{Rejection, Verifier};
-
-fn secret(app: &TestApp) -> String {
-    app.emulator().config().webhook_signing_secret.clone()
-}
-
-async fn post(app: &TestApp, svix_id: &str, body: &[u8]) -> reqwest::Response {
-    post_signed_at(
-        &app.client,
-        &app.base_url,
-        &secret(app),
-        svix_id,
-        now_secs(),
-        body,
-    )
-    .await
-}
-
-async fn post_ok(app: &TestApp, svix_id: &str, body: &[u8]) -> String {
-    let response = post(app, svix_id, body).await;
-    let status = response.status();
-    let text = response.text().await.unwrap_or_default();
-    assert_eq!(status, StatusCode::OK, "{svix_id}: {text}");
-    text
-}
-
-fn created(id: &str, name: &str, version: i64) -> Vec<u8> {
-    let data = clerk_user(
-        id,
-        Some(&format!("{name}@example.com")),
-        name,
-        version,
-        json!({}),
-    );
-    envelope("user.created", data, version)
-}
-
-fn updated(id: &str, name: &str, version: i64) -> Vec<u8> {
-    let data = clerk_user(
-        id,
-        Some(&format!("{name}@example.com")),
-        name,
-        version,
-        json!({}),
-    );
-    envelope("user.updated", data, version)
-}
-
-fn deleted(id: &str, at: i64) -> Vec<u8> {
-    envelope("user.deleted", deleted_data(id), at)
-}
-
-async fn events_recorded(app: &TestApp) -> i64 {
-    count(&app.pool, "SELECT count(*) FROM webhook_events").await
-}
-
-async fn users_count(app: &TestApp) -> i64 {
-    count(&app.pool, "SELECT count(*) FROM users").await
-}
 
 async fn assert_rejected(response: reqwest::Response, reason: &str) {
     let status = response.status();

@@ -1,0 +1,4 @@
+mod cli;
+mod http;
+mod list;
+mod roles;

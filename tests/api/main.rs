@@ -6,6 +6,7 @@
 
 mod admin;
 mod auth;
+mod database;
 mod helpers;
 mod pages;
 mod users;

@@ -10,7 +10,8 @@ use sqlx::PgPool;
 
 pub const WEBHOOK_PATH: &str = "/api/webhooks/clerk";
 
-/// A Clerk `User` object as Clerk's webhooks carry it (the SPEC example's shape).
+/// A Clerk `User` object as Clerk's webhooks carry it (the shape of the example events in
+/// `tests/fixtures/clerk/examples`).
 pub fn clerk_user(
     id: &str,
     email: Option<&str>,
@@ -72,6 +73,7 @@ pub fn envelope(event_type: &str, data: Value, timestamp_ms: i64) -> Vec<u8> {
     .expect("an event serialises")
 }
 
+/// The `data` of a `user.deleted` event.
 pub fn deleted_data(id: &str) -> Value {
     json!({"object": "user", "id": id, "deleted": true})
 }
@@ -166,6 +168,7 @@ pub struct Row {
     pub clerk_updated_at: Option<i64>,
 }
 
+/// The `users` row of this Clerk user, if there is one.
 pub async fn row(pool: &PgPool, clerk_id: &str) -> Option<Row> {
     sqlx::query_as(
         "SELECT id, name, email, role::text AS role, image_url, deleted_at IS NOT NULL AS deleted,

@@ -1,61 +1,14 @@
-//! Test support: a throwaway PostgreSQL per test binary, a fresh database per test, and the app
-//! served over real HTTP on 127.0.0.1:0 (in the spirit of zero2prod's `spawn_app`).
-#![allow(dead_code)]
+//! The app served over real HTTP on 127.0.0.1:0 (in the spirit of zero2prod's `spawn_app`),
+//! each with a local Clerk-compatible provider of its own; and app instances that can be
+//! stopped and restarted on the same address and database.
 
+use super::clerk::clerk_env;
+use super::database::fresh_database;
 use sqlx::PgPool;
 use std::collections::HashMap;
-use std::sync::OnceLock;
+use std::time::Duration;
 use warden::config::Config;
-use warden::db::cluster::LocalCluster;
 use warden::state::AppState;
-
-/// The cluster shared by every test of this binary. It is removed when the binary exits.
-pub fn shared_cluster() -> &'static LocalCluster {
-    static CLUSTER: OnceLock<LocalCluster> = OnceLock::new();
-    CLUSTER.get_or_init(|| {
-        // A runtime of its own: the tests' runtimes come and go, the cluster stays.
-        std::thread::spawn(|| {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("a runtime to start PostgreSQL")
-                .block_on(LocalCluster::start_throwaway(std::process::id()))
-                .unwrap_or_else(|error| panic!("starting the test PostgreSQL failed: {error}"))
-        })
-        .join()
-        .expect("the thread starting PostgreSQL")
-    })
-}
-
-pub struct TestDb {
-    pub name: String,
-    pub url: String,
-    pub pool: PgPool,
-}
-
-/// A new, migrated database on `cluster`.
-pub async fn fresh_database_on(cluster: &LocalCluster) -> TestDb {
-    let name = format!("test_{}", uuid::Uuid::new_v4().simple());
-    warden::server::ensure_database(cluster, &name)
-        .await
-        .expect("creating the test database");
-    let pool = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(5)
-        .acquire_timeout(std::time::Duration::from_secs(3))
-        .connect_with(cluster.connect_options(&name))
-        .await
-        .expect("connecting to the test database");
-    warden::db::migrate(&pool).await.expect("migrations");
-    TestDb {
-        url: cluster.url(&name),
-        name,
-        pool,
-    }
-}
-
-pub async fn fresh_database() -> TestDb {
-    fresh_database_on(shared_cluster()).await
-}
 
 /// A configuration for tests: development mode, small cache, given overrides.
 pub fn test_config(overrides: &[(&str, &str)]) -> Config {
@@ -79,40 +32,10 @@ pub struct TestApp {
 }
 
 impl TestApp {
-    /// A user in Clerk (the provider) only; `email` also gives the name.
-    pub async fn clerk_user(&self, first: &str, last: &str, email: &str) -> clerk_emulator::User {
-        self.emulator()
-            .create_user(clerk_emulator::NewUser {
-                first_name: Some(first.into()),
-                last_name: Some(last.into()),
-                email: email.into(),
-                ..Default::default()
-            })
-            .await
-            .expect("creating a Clerk user")
-    }
-
-    /// A browser-like client signed in as `clerk_user_id` (session cookies set, as after the
-    /// provider's sign-in page), following no redirects.
-    pub async fn signed_in_client(&self, clerk_user_id: &str) -> SignedInClient {
-        let signed_in = self
-            .emulator()
-            .sign_in(clerk_user_id)
-            .await
-            .expect("signing in");
-        SignedInClient {
-            cookie: format!(
-                "__session={}; __client_uat={}",
-                signed_in.session_token, signed_in.client_uat
-            ),
-            signed_in,
-            base_url: self.base_url.clone(),
-            client: self.client.clone(),
-        }
-    }
-
     /// Makes this Clerk user an admin in our database, as the role service would (and with the
     /// same cache invalidation).
+    // TODO(store): raw SQL on `users` plus hand-made cache invalidation; becomes a call to
+    // `UserStore::set_role_in`.
     pub async fn set_role(&self, clerk_user_id: &str, role: &str) {
         let id: uuid::Uuid = sqlx::query_scalar(
             "UPDATE users SET role = $2::user_role WHERE clerk_user_id = $1 RETURNING id",
@@ -127,12 +50,6 @@ impl TestApp {
             warden::cache::Tag::user(id),
             warden::cache::Tag::clerk_user(clerk_user_id),
         ]);
-    }
-
-    /// Syncs the Clerk user into our database through the real sync route.
-    pub async fn sync(&self, client: &SignedInClient) {
-        let response = client.get("/api/clerk/syncUsers?redirect_url=/").await;
-        assert_eq!(response.status(), 303, "sync: {:?}", response.text().await);
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -160,12 +77,10 @@ pub type ClerkConfigChange = Box<dyn FnOnce(&mut clerk_emulator::Config) + Send>
 /// Options of [`spawn_app_with`].
 #[derive(Default)]
 pub struct AppOptions {
-    /// Extra or overriding environment variables of the app.
-    pub env: Vec<(String, String)>,
     /// Changes to the provider's configuration (token lifetime, …).
     pub clerk: Option<ClerkConfigChange>,
     /// The session verifier's minimum interval between JWKS fetches for unknown kids.
-    pub jwks_min_refetch: Option<std::time::Duration>,
+    pub jwks_min_refetch: Option<Duration>,
 }
 
 /// The app on 127.0.0.1:0 over a fresh database, with its own local Clerk provider.
@@ -182,31 +97,8 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
     spawn_app_on_with(db.pool, options).await
 }
 
-/// The app's environment for a Clerk-compatible provider at `clerk_url` (what a deployment
-/// sets for clerk.com, with the provider's URLs).
-pub fn clerk_env(
-    provider: &clerk_emulator::Emulator,
-    clerk_url: &str,
-    app_origin: &str,
-) -> Vec<(String, String)> {
-    let config = provider.config();
-    vec![
-        ("APP_ORIGIN".into(), app_origin.into()),
-        ("CLERK_SECRET_KEY".into(), config.secret_key.clone()),
-        (
-            "CLERK_PUBLISHABLE_KEY".into(),
-            config.publishable_key.clone(),
-        ),
-        ("CLERK_API_URL".into(), clerk_url.into()),
-        ("CLERK_PROXY_URL".into(), clerk_url.into()),
-        ("CLERK_SIGN_IN_URL".into(), format!("{clerk_url}/sign-in")),
-        (
-            "CLERK_WEBHOOK_SIGNING_SECRET".into(),
-            config.webhook_signing_secret.clone(),
-        ),
-    ]
-}
-
+/// Every app a test gets is built here: the provider, the app's configuration for it, the
+/// state, the router, served on 127.0.0.1:0.
 pub async fn spawn_app_on_with(pool: PgPool, options: AppOptions) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -224,8 +116,7 @@ pub async fn spawn_app_on_with(pool: PgPool, options: AppOptions) -> TestApp {
         .await
         .expect("starting the local Clerk provider");
 
-    let mut env = clerk_env(&clerk.emulator, &clerk.url, &base_url);
-    env.extend(options.env);
+    let env = clerk_env(&clerk.emulator, &clerk.url, &base_url);
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let config = test_config(&env);
     let (context, _) = warden::clerk::context_for(&config)
@@ -262,23 +153,55 @@ pub async fn spawn_app_on_with(pool: PgPool, options: AppOptions) -> TestApp {
     }
 }
 
-pub struct SignedInClient {
-    pub signed_in: clerk_emulator::SignedIn,
-    pub cookie: String,
+/// An app instance that can be stopped, on a fixed listener, talking to `provider`.
+pub struct Instance {
+    pub state: AppState,
     pub base_url: String,
-    pub client: reqwest::Client,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
 }
 
-impl SignedInClient {
-    /// A page navigation, as a browser sends it.
-    pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.client
-            .get(format!("{}{}", self.base_url, path))
-            .header("accept", "text/html,application/xhtml+xml")
-            .header("sec-fetch-dest", "document")
-            .header("cookie", &self.cookie)
-            .send()
+impl Instance {
+    /// Serves the app on `listener` over `pool`, configured for `provider` at `provider_url`.
+    pub async fn start(
+        listener: tokio::net::TcpListener,
+        pool: PgPool,
+        provider: &clerk_emulator::Emulator,
+        provider_url: &str,
+    ) -> Instance {
+        let addr = listener.local_addr().expect("local address");
+        let base_url = format!("http://{addr}");
+        let env = clerk_env(provider, provider_url, &base_url);
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let config = test_config(&env);
+        let (context, _) = warden::clerk::context_for(&config)
             .await
-            .expect("request")
+            .expect("the Clerk context");
+        let state = AppState::new(config, pool, context).expect("the app state");
+        let router = warden::server::router(state.clone(), None);
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, router)
+                .with_graceful_shutdown(async move {
+                    let _ = stopped.await;
+                })
+                .await;
+        });
+        Instance {
+            state,
+            base_url,
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    /// Stops serving (the port is free again afterwards).
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
+        }
     }
 }

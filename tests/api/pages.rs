@@ -1,9 +1,7 @@
 //! The app over real HTTP: pages, assets, errors, and a database that goes away.
 
-mod common;
-
-use common::{fresh_database_on, spawn_app, spawn_app_on};
-use warden::db::cluster::LocalCluster;
+use crate::helpers::app::{spawn_app, spawn_app_on};
+use crate::helpers::database::{fresh_database_on, own_cluster};
 
 #[tokio::test]
 async fn home_page_is_complete_and_styled() {
@@ -85,9 +83,7 @@ async fn security_headers_are_set() {
 #[tokio::test]
 async fn a_stopped_database_gives_503_pages_and_recovers() {
     // A cluster of its own: this test stops it.
-    let cluster = LocalCluster::start_throwaway(std::process::id())
-        .await
-        .expect("a throwaway cluster");
+    let cluster = own_cluster().await;
     let db = fresh_database_on(&cluster).await;
     let app = spawn_app_on(db.pool.clone()).await;
     assert_eq!(app.get_page("/").await.status(), 200);

@@ -1,8 +1,6 @@
 //! The admin pages and server functions over HTTP, with real sessions from the local provider.
 
-mod common;
-
-use common::spawn_app;
+use crate::helpers::app::spawn_app;
 
 #[tokio::test]
 async fn admin_pages_authorise_escape_and_refuse_bad_parameters() {

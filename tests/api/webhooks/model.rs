@@ -5,15 +5,13 @@
 //! Deterministic by default (seed below). `WEBHOOK_MODEL_SEED` and `WEBHOOK_MODEL_CASES`
 //! override it; a failure prints the command that replays the failing case alone.
 
-mod common;
-#[path = "webhooks_support/mod.rs"]
-mod support;
-
+use crate::helpers::app::{spawn_app, TestApp};
+use crate::helpers::clerk::now_secs;
+use crate::helpers::webhooks::{clerk_user, deleted_data, envelope, post_signed_at, row};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use serde_json::json;
-use support::*;
 
 const DEFAULT_SEED: u64 = 0x5745_4248_4f4f_4b53; // "WEBHOOKS"
 const DEFAULT_CASES: u64 = 200;
@@ -120,7 +118,7 @@ fn generate(case_seed: u64) -> (Vec<Truth>, Vec<Message>, Vec<Vec<Message>>) {
     (truths, messages, bursts)
 }
 
-async fn run_case(app: &common::TestApp, case_seed: u64) -> Result<(), String> {
+async fn run_case(app: &TestApp, case_seed: u64) -> Result<(), String> {
     let (truths, messages, bursts) = generate(case_seed);
     let secret = app.emulator().config().webhook_signing_secret.clone();
     let mut order = Vec::new();
@@ -205,7 +203,7 @@ async fn run_case(app: &common::TestApp, case_seed: u64) -> Result<(), String> {
 async fn the_database_ends_equal_to_clerk_whatever_the_delivery() {
     let seed = env_u64("WEBHOOK_MODEL_SEED").unwrap_or(DEFAULT_SEED);
     let cases = env_u64("WEBHOOK_MODEL_CASES").unwrap_or(DEFAULT_CASES);
-    let app = common::spawn_app().await;
+    let app = spawn_app().await;
     for case in 0..cases {
         let case_seed = seed.wrapping_add(case);
         if let Err(failure) = run_case(&app, case_seed).await {

@@ -1,8 +1,6 @@
 //! `warden users set-role`, run as the real binary against a test database.
 
-mod common;
-
-use common::fresh_database;
+use crate::helpers::database::fresh_database;
 use std::process::Output;
 
 async fn warden(database_url: &str, args: &[&str]) -> Output {

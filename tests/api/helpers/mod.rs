@@ -1,0 +1,7 @@
+//! What the tests share, by concern.
+
+pub mod app;
+pub mod clerk;
+pub mod database;
+pub mod outbox;
+pub mod webhooks;

@@ -9,9 +9,9 @@
 
 use std::time::{Duration, Instant};
 use warden::admin::list::list_users;
-use warden::admin::model::{PageFrom, SortDirection, SortField, UserListQuery};
 use warden::db::cluster::LocalCluster;
-use warden::users::Role;
+use warden::models::user_list::{PageFrom, SortDirection, SortField, UserListQuery};
+use warden::models::Role;
 
 fn main() {
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -39,7 +39,7 @@ async fn run() -> Result<(), String> {
     let cluster = LocalCluster::start_throwaway(std::process::id())
         .await
         .map_err(|e| e.to_string())?;
-    warden::server::ensure_database(&cluster, "bench").await?;
+    warden::db::ensure_database(&cluster, "bench").await?;
     let pool = sqlx::postgres::PgPoolOptions::new()
         .max_connections(2)
         .connect_with(cluster.connect_options("bench"))

@@ -15,8 +15,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use warden::clerk::api::ClerkUser;
 use warden::db::cluster::LocalCluster;
-use warden::state::AppState;
-use warden::users::{Role, UserId};
+use warden::models::{Role, UserId};
+use warden::server::{Application, Options};
 use warden::webhooks::{process, UserEvent};
 
 const CONCURRENCY: usize = 16;
@@ -123,7 +123,7 @@ async fn main() {
     let cluster = LocalCluster::start_throwaway(std::process::id())
         .await
         .expect("a throwaway PostgreSQL");
-    warden::server::ensure_database(&cluster, "bench")
+    warden::db::ensure_database(&cluster, "bench")
         .await
         .expect("the bench database");
     let pool = sqlx::postgres::PgPoolOptions::new()
@@ -154,19 +154,28 @@ async fn main() {
         ("CLERK_API_URL", provider.url.clone()),
         ("CLERK_PROXY_URL", provider.url.clone()),
         ("CLERK_WEBHOOK_SIGNING_SECRET", secret.clone()),
+        ("DATABASE_URL", cluster.url("bench")),
+        ("DATABASE_MAX_CONNECTIONS", "32".to_string()),
     ]
     .into_iter()
     .collect();
     let config = warden::config::Config::from_lookup(|name| vars.get(name).cloned())
         .expect("a configuration");
-    let (context, _) = warden::clerk::context_for(&config)
-        .await
-        .expect("the Clerk context");
-    let state = AppState::new(config, pool.clone(), context).expect("the app state");
-    let router = warden::server::router(state.clone(), None);
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, router).await;
-    });
+    // The app as `main` builds it, without the outbox worker (the metadata matches anyway).
+    let application = Application::build_with(
+        config,
+        Options {
+            listener: Some(listener),
+            pool: None,
+            outbox: None,
+            maintenance: None,
+            key_refetch_interval: None,
+        },
+    )
+    .await
+    .expect("the app");
+    let state = application.state().clone();
+    tokio::spawn(application.run_until(std::future::pending()));
 
     // The users exist, and Clerk's metadata matches ours: steady-state `user.updated`.
     let mut db_ids = Vec::new();

@@ -222,7 +222,9 @@ pub async fn find_user_for_cli(
 ) -> Result<UserId, AdminError> {
     let matches: Vec<UserId> = match lookup {
         UserLookup::Email(email) => users.active_ids_by_email(email).await?,
-        UserLookup::ClerkId(clerk_id) => users.id_by_clerk_id(clerk_id).await?.into_iter().collect(),
+        UserLookup::ClerkId(clerk_id) => {
+            users.id_by_clerk_id(clerk_id).await?.into_iter().collect()
+        }
     };
     match matches.as_slice() {
         [id] => Ok(*id),

@@ -1,7 +1,7 @@
 //! The numbers of the admin overview.
 
-use crate::models::overview::{DailySignups, Overview};
 use crate::admin::AdminError;
+use crate::models::overview::{DailySignups, Overview};
 use sqlx::PgPool;
 use time::OffsetDateTime;
 

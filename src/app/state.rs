@@ -2,8 +2,8 @@
 //! server functions read it from the Leptos context; the server builds it and hands it over.
 
 use crate::cache::CacheTags;
-use crate::clerk::session::SessionVerifier;
 use crate::clerk::context::ClerkContext;
+use crate::clerk::session::SessionVerifier;
 use crate::config::Config;
 use crate::error::AppError;
 use crate::users::UserStore;

@@ -32,7 +32,6 @@ impl Cookies {
     }
 }
 
-
 /// Clerk's cookies on our origin (plain and suffixed names), expired.
 pub fn clearing_cookies(publishable_key: &PublishableKey) -> Vec<String> {
     let suffix = publishable_key.cookie_suffix();

@@ -121,8 +121,7 @@ fn production_needs_a_database_url() {
 
 #[test]
 fn a_bad_database_url_never_echoes_the_password() {
-    let error =
-        config(&[("DATABASE_URL", "postgres://u:s3cr3t-pw@host:notaport/db")]).unwrap_err();
+    let error = config(&[("DATABASE_URL", "postgres://u:s3cr3t-pw@host:notaport/db")]).unwrap_err();
     assert_eq!(error.var, "DATABASE_URL");
     assert!(!error.to_string().contains("s3cr3t-pw"), "{error}");
 }

@@ -11,12 +11,25 @@ use std::path::Path;
 pub struct Database {
     pub pool: PgPool,
     started_cluster: Option<LocalCluster>,
+    /// False for a pool the caller opened: the caller closes it.
+    owns_pool: bool,
 }
 
 impl Database {
-    /// Closes the pool, then stops the local cluster if this process started it.
+    /// A pool opened (and migrated) by the caller, who also closes it.
+    pub fn from_pool(pool: PgPool) -> Database {
+        Database {
+            pool,
+            started_cluster: None,
+            owns_pool: false,
+        }
+    }
+
+    /// Closes the pool (if it is ours), then stops the local cluster if this process started it.
     pub async fn close(self) {
-        self.pool.close().await;
+        if self.owns_pool {
+            self.pool.close().await;
+        }
         if let Some(cluster) = self.started_cluster {
             tracing::info!("stopping the local PostgreSQL");
             if let Err(error) = cluster.stop().await {
@@ -43,6 +56,7 @@ pub async fn open(
         Ok(pool) => Ok(Database {
             pool,
             started_cluster,
+            owns_pool: true,
         }),
         Err(error) => {
             if let Some(cluster) = started_cluster {

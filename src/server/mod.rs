@@ -23,6 +23,8 @@ use tokio::task::JoinHandle;
 pub struct Options {
     /// Serve on this listener instead of binding `LEPTOS_SITE_ADDR`.
     pub listener: Option<TcpListener>,
+    /// Use this (migrated) pool instead of opening the configured database.
+    pub pool: Option<sqlx::PgPool>,
     /// The metadata outbox worker's tuning; `None` runs no worker.
     pub outbox: Option<OutboxConfig>,
     /// The periodic prunes; `None` runs none.
@@ -35,6 +37,7 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             listener: None,
+            pool: None,
             outbox: Some(OutboxConfig::default()),
             maintenance: Some(MaintenanceConfig::default()),
             key_refetch_interval: None,
@@ -61,13 +64,18 @@ impl Application {
         Self::build_with(config, Options::default()).await
     }
 
-    pub async fn build_with(config: Config, options: Options) -> Result<Application, String> {
-        let database = crate::db::open(
-            &config.database,
-            &config.data_dir,
-            config.database_max_connections,
-        )
-        .await?;
+    pub async fn build_with(config: Config, mut options: Options) -> Result<Application, String> {
+        let database = match options.pool.take() {
+            Some(pool) => Database::from_pool(pool),
+            None => {
+                crate::db::open(
+                    &config.database,
+                    &config.data_dir,
+                    config.database_max_connections,
+                )
+                .await?
+            }
+        };
         match Self::assemble(config, database.pool.clone(), options).await {
             Ok(parts) => Ok(parts.with_database(database)),
             Err(error) => {

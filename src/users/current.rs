@@ -27,7 +27,9 @@ impl Resolution {
         match self {
             Resolution::Active(user) => Ok(user),
             Resolution::SignedOut | Resolution::NotSynced(_) => Err(AppError::Unauthorized),
-            Resolution::Deleted => Err(AppError::Forbidden("This account has been deleted.".into())),
+            Resolution::Deleted => {
+                Err(AppError::Forbidden("This account has been deleted.".into()))
+            }
         }
     }
 

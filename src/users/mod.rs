@@ -9,6 +9,7 @@ pub mod changes;
 pub mod current;
 mod error;
 pub mod store;
+mod unversioned;
 pub mod versioned;
 
 pub use changes::USERS_CHANGED_CHANNEL;

@@ -45,6 +45,10 @@ pub(super) const USER_COLUMNS: &str =
 pub const MAX_NAME_LEN: usize = 200;
 pub const MAX_EMAIL_LEN: usize = 320;
 
+/// What a deleted user's PII becomes (the tombstone keeps only ids and dates).
+pub(super) const REDACTED_NAME: &str = "Deleted User";
+pub(super) const REDACTED_EMAIL: &str = "redacted@deleted.com";
+
 /// The target of a role change, locked until the caller's transaction ends.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct LockedUser {
@@ -77,7 +81,6 @@ impl UserStore {
             Tag::clerk_user(clerk_user_id),
         ]);
     }
-
 
     pub async fn get_user(&self, id: UserId) -> Result<Option<User>, UserError> {
         let user = self
@@ -127,7 +130,6 @@ impl UserStore {
             UserError::Deleted
         ))
     }
-
 
     /// The row with this id, deleted or not, read past the cache: admins and exports must see
     /// exactly what is stored, tombstones included.
@@ -230,7 +232,7 @@ impl UserStore {
 }
 
 /// Why a Clerk id has no active row: deleted, or never seen.
-async fn why_missing(
+pub(super) async fn why_missing(
     conn: &mut PgConnection,
     clerk_user_id: &ClerkUserId,
 ) -> Result<UserError, sqlx::Error> {

@@ -3,13 +3,9 @@
 //! undoing each other.
 
 use crate::models::{ClerkUserId, Role, User, UserProfile};
-use crate::users::store::{validate, USER_COLUMNS};
+use crate::users::store::{validate, REDACTED_EMAIL, REDACTED_NAME, USER_COLUMNS};
 use crate::users::{UserError, UserStore};
 use sqlx::PgConnection;
-
-/// What a deleted user's PII becomes (the tombstone keeps only ids and dates).
-const REDACTED_NAME: &str = "Deleted User";
-const REDACTED_EMAIL: &str = "redacted@deleted.com";
 
 /// What a versioned upsert ([`UserStore::upsert_clerk_version_in`]) did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -130,7 +126,6 @@ impl UserStore {
             None => VersionedDelete::AlreadyDeleted,
         })
     }
-
 
     /// [`UserStore::upsert_clerk_version_in`] in a transaction of its own, with the cache
     /// invalidated after the commit when the row changed.

@@ -175,4 +175,3 @@ async fn total(conn: &mut PgConnection, query: &UserListQuery) -> Result<Total, 
         counted => counted,
     })
 }
-

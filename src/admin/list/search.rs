@@ -4,8 +4,8 @@
 use super::cursor::*;
 use super::*;
 use crate::models::user_list::{SortDirection, Total, UserListQuery};
-use uuid::Uuid;
 use sqlx::{PgConnection, Postgres, QueryBuilder};
+use uuid::Uuid;
 
 /// How many entries of the sort index the bounded walk reads at most.
 pub(super) const WALK_BUDGET: i64 = 12_000;
@@ -241,7 +241,11 @@ pub(super) async fn count_small_view(
 /// estimated at about 0.01 % of the rows and one seen once at about 1 %, so this tells "seen in
 /// the sample" from "not seen" (a 2 % fragment is missed by one `ANALYZE` in five: it then takes
 /// the probe and the walk, a few milliseconds more, with the same result).
-pub(super) fn expect_walk_to_fill_page(query: &UserListQuery, view_rows: u64, matches: u64) -> bool {
+pub(super) fn expect_walk_to_fill_page(
+    query: &UserListQuery,
+    view_rows: u64,
+    matches: u64,
+) -> bool {
     let page = u64::from(query.page_size) + 1;
     matches.saturating_mul(WALK_BUDGET as u64) >= view_rows.saturating_mul(page)
 }
@@ -330,5 +334,6 @@ mod tests {
         assert!(!expect_walk_to_fill_page(&query, 1_000_000, 100));
         // A view smaller than the walk: it meets every match there is.
         assert!(expect_walk_to_fill_page(&query, 5_000, 30));
-        assert!(!expect_walk_to_fill_page(&query, 1_000_000, 0));    }
+        assert!(!expect_walk_to_fill_page(&query, 1_000_000, 0));
+    }
 }

@@ -290,7 +290,6 @@ pub(super) fn escape_like(search: &str) -> String {
 mod tests {
     use super::*;
 
-
     #[test]
     fn like_wildcards_are_literal() {
         assert_eq!(escape_like(r"50%_a\b"), r"50\%\_a\\b");

@@ -24,7 +24,8 @@ pub async fn refresh_from_clerk() -> Result<(), AppError> {
         .and_then(|auth| auth.claims())
         .ok_or(AppError::Unauthorized)?;
     let clerk_user_id = crate::models::ClerkUserId::new(&claims.sub);
-    crate::sync::from_clerk::sync_from_clerk(&state.users, &state.clerk.api, &clerk_user_id).await?;
+    crate::sync::from_clerk::sync_from_clerk(&state.users, &state.clerk.api, &clerk_user_id)
+        .await?;
     leptos_axum::redirect("/profile?refreshed=1");
     Ok(())
 }

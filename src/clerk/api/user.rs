@@ -171,7 +171,8 @@ mod tests {
                 "{}/tests/fixtures/clerk/examples/{name}",
                 env!("CARGO_MANIFEST_DIR")
             );
-            let text = std::fs::read_to_string(&path).expect("the Clerk fixtures of tests/fixtures");
+            let text =
+                std::fs::read_to_string(&path).expect("the Clerk fixtures of tests/fixtures");
             let event: serde_json::Value = serde_json::from_str(&text).unwrap();
             let user: ClerkUser = serde_json::from_value(event["data"].clone())
                 .unwrap_or_else(|error| panic!("{name}: {error}"));

@@ -1,7 +1,7 @@
 //! `GET /metrics`: Prometheus text format (version 0.0.4) gauges of the metadata outbox.
 
-use crate::error::AppError;
 use crate::app::state::AppState;
+use crate::error::AppError;
 use crate::sync::outbox::{outbox_stats, OutboxStats};
 use axum::extract::State;
 use axum::http::header;

@@ -74,7 +74,6 @@ pub fn metadata_matches(public_metadata: &Value, user_id: UserId, role: Role) ->
     db_id == Some(user_id.to_string().as_str()) && clerk_role == Some(role.as_str())
 }
 
-
 /// Gives up the pending job of a user who was deleted, inside the caller's transaction: there is
 /// nothing left to tell Clerk.
 pub async fn drop_pending_in(conn: &mut PgConnection, user_id: UserId) -> Result<(), sqlx::Error> {

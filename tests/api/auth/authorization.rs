@@ -100,7 +100,7 @@ async fn every_server_function_authorises_itself() {
     let deleted_clerk_id = browsers[2].0.clone();
     app.state
         .users
-        .delete_user(&warden::users::ClerkUserId::new(&deleted_clerk_id))
+        .delete_user(&warden::models::ClerkUserId::new(&deleted_clerk_id))
         .await
         .unwrap();
     let target: uuid::Uuid = sqlx::query_scalar("SELECT id FROM users WHERE clerk_user_id = $1")

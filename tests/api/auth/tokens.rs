@@ -1,7 +1,9 @@
 //! Session-token verification over real HTTP: every way a token can be bad, a PEM key that
 //! needs no JWKS fetch, and JWKS rotation under a flood of unknown kids.
 
-use crate::helpers::app::{spawn_app, spawn_app_with, test_config, AppOptions, TestApp};
+use crate::helpers::app::{
+    build_application, spawn_app, spawn_app_with, test_config, AppOptions, TestApp,
+};
 use crate::helpers::clerk::{clerk_env, good_claims, jwt_header, now_secs};
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -203,9 +205,8 @@ async fn a_pem_key_verifies_without_any_jwks_fetch() {
     let env = clerk_env(app.emulator(), &app.clerk.url, &app.base_url);
     let mut vars: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     vars.push(("CLERK_JWT_KEY", &pem));
-    let config = test_config(&vars);
-    let (context, _) = warden::clerk::context_for(&config).await.unwrap();
-    let state = warden::state::AppState::new(config, app.pool.clone(), context).unwrap();
+    let application = build_application(test_config(&vars), &app.pool, None, None).await;
+    let state = application.state();
     let token = app
         .emulator()
         .sign_with_instance_key(&jwt_header(&app), &good_claims(&app, "user_pem"))

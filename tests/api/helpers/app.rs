@@ -7,8 +7,9 @@ use super::database::fresh_database;
 use sqlx::PgPool;
 use std::collections::HashMap;
 use std::time::Duration;
+use warden::app::state::AppState;
 use warden::config::Config;
-use warden::state::AppState;
+use warden::server::{Application, Options};
 
 /// A configuration for tests: development mode, small cache, given overrides.
 pub fn test_config(overrides: &[(&str, &str)]) -> Config {
@@ -32,24 +33,24 @@ pub struct TestApp {
 }
 
 impl TestApp {
-    /// Makes this Clerk user an admin in our database, as the role service would (and with the
-    /// same cache invalidation).
-    // TODO(store): raw SQL on `users` plus hand-made cache invalidation; becomes a call to
-    // `UserStore::set_role_in`.
+    /// Gives this Clerk user a role in our database through the user store (which also
+    /// invalidates the cache), without the role service's rules: test set-up.
     pub async fn set_role(&self, clerk_user_id: &str, role: &str) {
-        let id: uuid::Uuid = sqlx::query_scalar(
-            "UPDATE users SET role = $2::user_role WHERE clerk_user_id = $1 RETURNING id",
-        )
-        .bind(clerk_user_id)
-        .bind(role)
-        .fetch_one(&self.pool)
-        .await
-        .expect("setting a role");
-        self.state.cache.invalidate(&[
-            warden::cache::Tag::all_users(),
-            warden::cache::Tag::user(id),
-            warden::cache::Tag::clerk_user(clerk_user_id),
-        ]);
+        let users = &self.state.users;
+        let clerk_user_id = warden::models::ClerkUserId::new(clerk_user_id);
+        let id = users
+            .id_by_clerk_id(&clerk_user_id)
+            .await
+            .expect("looking the user up")
+            .expect("a synced user");
+        let role = role.parse().expect("a role");
+        let mut tx = self.pool.begin().await.expect("a transaction");
+        users
+            .set_role_in(&mut tx, id, role)
+            .await
+            .expect("setting a role");
+        tx.commit().await.expect("committing");
+        users.invalidate_user(id, &clerk_user_id);
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -97,8 +98,8 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
     spawn_app_on_with(db.pool, options).await
 }
 
-/// Every app a test gets is built here: the provider, the app's configuration for it, the
-/// state, the router, served on 127.0.0.1:0.
+/// Every app a test gets is built here: the provider, the app's configuration for it, and the
+/// app as `main` builds it, served on 127.0.0.1:0.
 pub async fn spawn_app_on_with(pool: PgPool, options: AppOptions) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -118,29 +119,15 @@ pub async fn spawn_app_on_with(pool: PgPool, options: AppOptions) -> TestApp {
 
     let env = clerk_env(&clerk.emulator, &clerk.url, &base_url);
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let config = test_config(&env);
-    let (context, _) = warden::clerk::context_for(&config)
-        .await
-        .expect("the Clerk context");
-    let state = match options.jwks_min_refetch {
-        None => AppState::new(config, pool.clone(), context).expect("the app state"),
-        Some(interval) => {
-            let keys = warden::clerk::jwks::KeyStore::from_jwks(context.api.0.clone())
-                .with_min_refetch_interval(interval);
-            let verifier = warden::clerk::session::SessionVerifier::new(
-                std::sync::Arc::new(keys),
-                context.frontend_api_url.clone(),
-                context.authorized_parties.clone(),
-            );
-            AppState::with_session(config, pool.clone(), context, verifier)
-        }
-    };
-    // As in production: changes made by other processes reach this one's cache.
-    state.users.follow_database_changes();
-    let router = warden::server::router(state.clone(), None);
-    tokio::spawn(async move {
-        axum::serve(listener, router).await.expect("serving");
-    });
+    let application = build_application(
+        test_config(&env),
+        &pool,
+        Some(listener),
+        options.jwks_min_refetch,
+    )
+    .await;
+    let state = application.state().clone();
+    tokio::spawn(application.run_until(std::future::pending()));
     TestApp {
         base_url,
         state,
@@ -173,16 +160,12 @@ impl Instance {
         let base_url = format!("http://{addr}");
         let env = clerk_env(provider, provider_url, &base_url);
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        let config = test_config(&env);
-        let (context, _) = warden::clerk::context_for(&config)
-            .await
-            .expect("the Clerk context");
-        let state = AppState::new(config, pool, context).expect("the app state");
-        let router = warden::server::router(state.clone(), None);
+        let application = build_application(test_config(&env), &pool, Some(listener), None).await;
+        let state = application.state().clone();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, router)
-                .with_graceful_shutdown(async move {
+            let _ = application
+                .run_until(async move {
                     let _ = stopped.await;
                 })
                 .await;
@@ -204,4 +187,27 @@ impl Instance {
             let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
         }
     }
+}
+
+/// The app as `main` builds it (`Application::build_with`), on the test's own pool (some tests
+/// tune its timeouts), with no outbox worker or prunes of its own (tests that need them start
+/// them).
+pub async fn build_application(
+    config: Config,
+    pool: &PgPool,
+    listener: Option<tokio::net::TcpListener>,
+    key_refetch_interval: Option<Duration>,
+) -> Application {
+    Application::build_with(
+        config,
+        Options {
+            listener,
+            pool: Some(pool.clone()),
+            outbox: None,
+            maintenance: None,
+            key_refetch_interval,
+        },
+    )
+    .await
+    .expect("building the app")
 }

@@ -43,7 +43,7 @@ pub struct TestDb {
 /// A new, migrated database on `cluster`.
 pub async fn fresh_database_on(cluster: &LocalCluster) -> TestDb {
     let name = format!("test_{}", uuid::Uuid::new_v4().simple());
-    warden::server::ensure_database(cluster, &name)
+    warden::db::ensure_database(cluster, &name)
         .await
         .expect("creating the test database");
     let pool = sqlx::postgres::PgPoolOptions::new()

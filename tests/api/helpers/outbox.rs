@@ -3,7 +3,7 @@
 use super::database::count;
 use sqlx::PgPool;
 use std::time::Duration;
-use warden::state::AppState;
+use warden::app::state::AppState;
 use warden::sync::outbox::{Outbox, OutboxConfig, OutboxWorker};
 
 /// How long a test waits for webhooks and jobs before it fails.
@@ -21,7 +21,7 @@ pub fn fast_outbox() -> OutboxConfig {
 }
 
 pub fn start_worker(state: &AppState, config: OutboxConfig) -> OutboxWorker {
-    Outbox::from_state(state, config).spawn()
+    Outbox::new(state.users.clone(), state.clerk.api.0.clone(), config).spawn()
 }
 
 /// The outbox's jobs: (pending, delivered, parked).

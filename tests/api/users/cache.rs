@@ -6,7 +6,8 @@ use crate::helpers::database::fresh_database;
 use std::sync::Arc;
 use std::time::Duration;
 use warden::cache::CacheTags;
-use warden::users::{ClerkUserId, Role, UserStore};
+use warden::models::{ClerkUserId, Role};
+use warden::users::UserStore;
 
 #[tokio::test]
 async fn reads_are_cached_and_every_mutation_invalidates() {

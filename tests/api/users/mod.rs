@@ -5,7 +5,8 @@ mod writes;
 
 use std::time::Duration;
 use warden::cache::CacheTags;
-use warden::users::{ClerkUserId, UserProfile, UserStore};
+use warden::models::{ClerkUserId, UserProfile};
+use warden::users::UserStore;
 
 fn store(pool: sqlx::PgPool) -> UserStore {
     UserStore::new(

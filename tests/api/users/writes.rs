@@ -4,7 +4,8 @@
 use super::{profile, store};
 use crate::helpers::database::fresh_database;
 use std::time::Duration;
-use warden::users::{ClerkUserId, Role, UserError};
+use warden::models::{ClerkUserId, Role};
+use warden::users::UserError;
 
 #[tokio::test]
 async fn insert_user_creates_then_updates_the_same_row() {

@@ -6,7 +6,7 @@ use crate::helpers::database::count;
 use crate::helpers::webhooks::{clerk_user, created, deleted, envelope, post_ok, row, updated};
 use reqwest::StatusCode;
 use serde_json::json;
-use warden::users::ClerkUserId;
+use warden::models::ClerkUserId;
 
 #[tokio::test]
 async fn metadata_is_queued_only_when_clerk_differs() {
@@ -138,9 +138,11 @@ async fn old_processed_ids_are_pruned() {
         .execute(&app.pool)
         .await
         .unwrap();
-    let outbox = warden::sync::outbox::Outbox::from_state(&app.state, Default::default());
-    let (_, events) = outbox.prune().await.unwrap();
-    assert_eq!(events, 1);
+    let config = warden::server::maintenance::MaintenanceConfig::default();
+    let pruned = warden::server::maintenance::prune_once(&app.pool, &config)
+        .await
+        .unwrap();
+    assert_eq!(pruned.webhook_events, 1);
     let left: Vec<String> = sqlx::query_scalar("SELECT svix_id FROM webhook_events")
         .fetch_all(&app.pool)
         .await

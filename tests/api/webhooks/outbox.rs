@@ -50,7 +50,7 @@ async fn the_metadata_echo_settles_after_one_round_trip() {
         .execute(&mut *tx)
         .await
         .unwrap();
-    warden::sync::outbox::enqueue_metadata(&mut tx, warden::users::UserId(user.id))
+    warden::sync::outbox::enqueue_metadata(&mut tx, warden::models::UserId(user.id))
         .await
         .unwrap();
     tx.commit().await.unwrap();
@@ -157,7 +157,7 @@ async fn a_job_that_keeps_failing_is_parked_and_visible() {
     provider.faults().set_bapi_failures(0, 500);
     let db_user = row(&app.pool, &user.id).await.unwrap();
     let mut conn = app.pool.acquire().await.unwrap();
-    warden::sync::outbox::enqueue_metadata(&mut conn, warden::users::UserId(db_user.id))
+    warden::sync::outbox::enqueue_metadata(&mut conn, warden::models::UserId(db_user.id))
         .await
         .unwrap();
     let worker = start_worker(&app.state, fast_outbox());
@@ -185,7 +185,7 @@ async fn a_job_for_a_user_deleted_meanwhile_is_dropped() {
     // Deleted here by another path (the job stays pending): the worker drops it.
     app.state
         .users
-        .delete_user(&warden::users::ClerkUserId::new(&user.id))
+        .delete_user(&warden::models::ClerkUserId::new(&user.id))
         .await
         .unwrap();
     let worker = start_worker(&app.state, fast_outbox());

@@ -1,8 +1,8 @@
-use crate::models::overview::Overview;
-use crate::models::user_list::thousands;
 use crate::app::components::chart::SignupChart;
 use crate::app::pages::error::ErrorPage;
 use crate::error::AppError;
+use crate::models::overview::Overview;
+use crate::models::user_list::thousands;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -30,10 +30,8 @@ pub struct SyncQueue {
 pub async fn admin_sync_queue() -> Result<SyncQueue, AppError> {
     crate::app::auth::require_admin().await?;
     let state = crate::app::state::app_state()?;
-    let stats = crate::sync::outbox::outbox_stats(&state.pool)
-        .await?;
-    let parked = crate::sync::outbox::parked_jobs(&state.pool, 20)
-        .await?;
+    let stats = crate::sync::outbox::outbox_stats(&state.pool).await?;
+    let parked = crate::sync::outbox::parked_jobs(&state.pool, 20).await?;
     Ok(SyncQueue {
         pending: stats.pending,
         parked: stats.parked,

@@ -1,9 +1,9 @@
 use crate::app::components::avatar::Avatar;
 use crate::app::components::badges::{RoleBadge, StatusBadge};
 use crate::app::components::dates::{format_date, format_time};
-use crate::models::roles::{RoleChange, RoleChangeOutcome, MAX_REASON_CHARS};
 use crate::app::pages::error::ErrorPage;
 use crate::error::AppError;
+use crate::models::roles::{RoleChange, RoleChangeOutcome, MAX_REASON_CHARS};
 use crate::models::{Role, User, UserId};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -29,11 +29,12 @@ pub async fn admin_user_detail(id: String) -> Result<UserDetailData, AppError> {
     crate::app::auth::require_admin().await?;
     let id = parse_user_id(&id)?;
     let state = crate::app::state::app_state()?;
-    let user = state.users.get_stored(id)
+    let user = state
+        .users
+        .get_stored(id)
         .await?
         .ok_or_else(|| AppError::NotFound("There is no user at this address.".into()))?;
-    let history = crate::admin::roles::role_history(&state.pool, id)
-        .await?;
+    let history = crate::admin::roles::role_history(&state.pool, id).await?;
     Ok(UserDetailData { user, history })
 }
 
@@ -47,14 +48,12 @@ pub async fn set_user_role(
     expected_role: String,
     reason: Option<String>,
 ) -> Result<RoleChangeOutcome, AppError> {
-    use crate::models::roles::RoleActor;
     use crate::admin::roles::RoleChangeRequest;
+    use crate::models::roles::RoleActor;
 
     let admin = crate::app::auth::require_admin().await?;
     let target = parse_user_id(&user_id)?;
-    let bad_role = |_| {
-        AppError::BadRequest("The form named a role we do not know.".into())
-    };
+    let bad_role = |_| AppError::BadRequest("The form named a role we do not know.".into());
     let new_role: Role = role.trim().parse().map_err(bad_role)?;
     let expected_current_role: Role = expected_role.trim().parse().map_err(bad_role)?;
     let state = crate::app::state::app_state()?;

@@ -1,12 +1,12 @@
 use crate::app::components::avatar::Avatar;
 use crate::app::components::badges::{RoleBadge, StatusBadge};
 use crate::app::components::dates::format_date;
+use crate::app::pages::error::ErrorPage;
+use crate::error::AppError;
 use crate::models::user_list::{
     PageFrom, SortDirection, SortField, UserListPage, UserListParams, UserListQuery, UserListRow,
     MAX_SEARCH_CHARS,
 };
-use crate::app::pages::error::ErrorPage;
-use crate::error::AppError;
 use crate::models::Role;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -17,8 +17,7 @@ use leptos_router::hooks::use_query_map;
 #[server(endpoint = "admin_list_users")]
 pub async fn admin_list_users(params: UserListParams) -> Result<UserListPage, AppError> {
     crate::app::auth::require_admin().await?;
-    let query = UserListQuery::parse(&params)
-        .map_err(AppError::BadRequest)?;
+    let query = UserListQuery::parse(&params).map_err(AppError::BadRequest)?;
     let state = crate::app::state::app_state()?;
     Ok(crate::admin::list::list_users(&state.pool, &query).await?)
 }

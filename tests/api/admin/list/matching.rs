@@ -4,8 +4,8 @@
 use super::{insert, names, search, walk_all_pages};
 use crate::helpers::database::fresh_database;
 use warden::admin::list::{list_users, SEARCH_COUNT_CAP};
-use warden::admin::model::{SortDirection, SortField, Total, UserListQuery};
-use warden::users::{Role, UserId};
+use warden::models::user_list::{SortDirection, SortField, Total, UserListQuery};
+use warden::models::{Role, UserId};
 
 #[tokio::test]
 async fn search_is_a_case_insensitive_substring_over_name_and_email() {

@@ -6,8 +6,8 @@ mod paging;
 
 use sqlx::PgPool;
 use warden::admin::list::list_users;
-use warden::admin::model::{PageFrom, UserListQuery};
-use warden::users::{Role, UserId};
+use warden::models::user_list::{PageFrom, UserListQuery};
+use warden::models::{Role, UserId};
 
 /// Inserts a user; `age_days` sets `created_at` (equal ages give equal timestamps on purpose).
 // TODO(store): raw SQL on `users`. The store's insert cannot set `created_at`, which the sort

@@ -6,12 +6,12 @@ use crate::helpers::database::fresh_database;
 use sqlx::PgPool;
 use std::collections::HashSet;
 use warden::admin::list::list_users;
-use warden::admin::model::{
-    PageFrom, SortDirection, SortField, Total, UserListParams, UserListQuery, MAX_SEARCH_CHARS,
-};
 use warden::admin::AdminError;
 use warden::error::AppError;
-use warden::users::{Role, UserId};
+use warden::models::user_list::{
+    PageFrom, SortDirection, SortField, Total, UserListParams, UserListQuery, MAX_SEARCH_CHARS,
+};
+use warden::models::{Role, UserId};
 
 async fn ordered_ids(pool: &PgPool, order_by: &str, include_deleted: bool) -> Vec<UserId> {
     let filter = if include_deleted {

@@ -2,10 +2,10 @@
 //! cache that shows the new role on the next read.
 
 use super::fixture;
-use warden::admin::model::{RoleActor, RoleChangeOutcome};
 use warden::admin::roles::{role_history, set_user_role, RoleChangeRequest};
 use warden::error::AppError;
-use warden::users::{ClerkUserId, Role, UserId};
+use warden::models::roles::{RoleActor, RoleChangeOutcome};
+use warden::models::{ClerkUserId, Role, UserId};
 
 #[tokio::test]
 async fn an_admin_promotes_and_demotes_with_an_audit_row_each_time() {
@@ -112,8 +112,7 @@ async fn a_reason_is_optional_and_bounded() {
     let f = fixture().await;
     let bob = f.user("Bob", Role::User).await;
     let too_long = set_user_role(
-        &f.pool,
-        &f.tags,
+        &f.users,
         RoleChangeRequest {
             actor: RoleActor::Cli,
             target: bob,
@@ -126,8 +125,7 @@ async fn a_reason_is_optional_and_bounded() {
     .unwrap_err();
     assert_eq!(AppError::from(too_long).status_code(), 422);
     set_user_role(
-        &f.pool,
-        &f.tags,
+        &f.users,
         RoleChangeRequest {
             actor: RoleActor::Cli,
             target: bob,

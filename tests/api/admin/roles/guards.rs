@@ -2,10 +2,10 @@
 //! submits and stale forms, deleted targets, actors who are not active admins.
 
 use super::fixture;
-use warden::admin::model::{RoleActor, RoleChangeOutcome};
 use warden::admin::AdminError;
 use warden::error::AppError;
-use warden::users::{ClerkUserId, Role, UserId};
+use warden::models::roles::{RoleActor, RoleChangeOutcome};
+use warden::models::{ClerkUserId, Role, UserId};
 
 #[tokio::test]
 async fn the_last_admin_cannot_be_demoted_not_even_by_themselves() {

@@ -7,17 +7,16 @@ mod reports;
 
 use crate::helpers::database::fresh_database;
 use sqlx::PgPool;
-use std::sync::Arc;
 use std::time::Duration;
-use warden::admin::model::{RoleActor, RoleChangeOutcome};
 use warden::admin::roles::{set_user_role, RoleChangeRequest};
 use warden::admin::AdminError;
 use warden::cache::CacheTags;
-use warden::users::{ClerkUserId, Role, UserId, UserProfile, UserStore};
+use warden::models::roles::{RoleActor, RoleChangeOutcome};
+use warden::models::{ClerkUserId, Role, UserId, UserProfile};
+use warden::users::UserStore;
 
 struct Fixture {
     pool: PgPool,
-    tags: Arc<CacheTags>,
     users: UserStore,
 }
 
@@ -27,7 +26,6 @@ async fn fixture() -> Fixture {
     let users = UserStore::new(db.pool.clone(), tags.clone(), 1000, Duration::from_secs(60));
     Fixture {
         pool: db.pool,
-        tags,
         users,
     }
 }
@@ -58,8 +56,7 @@ impl Fixture {
         expected: Option<Role>,
     ) -> Result<RoleChangeOutcome, AdminError> {
         set_user_role(
-            &self.pool,
-            &self.tags,
+            &self.users,
             RoleChangeRequest {
                 actor,
                 target,

@@ -1,8 +1,8 @@
 //! What roles add up to: the admin overview's counts and a user's data export.
 
 use super::fixture;
-use warden::admin::model::RoleActor;
-use warden::users::{ClerkUserId, Role};
+use warden::models::roles::RoleActor;
+use warden::models::{ClerkUserId, Role};
 
 #[tokio::test]
 async fn the_overview_counts_roles_deleted_and_daily_signups() {
@@ -40,7 +40,7 @@ async fn the_export_holds_the_user_and_their_role_history() {
     f.change(RoleActor::Admin(admin), bob, Role::Admin, Some(Role::User))
         .await
         .unwrap();
-    let export = warden::admin::export::export_user_data(&f.pool, bob)
+    let export = warden::admin::export::export_user_data(&f.users, bob)
         .await
         .unwrap();
     assert_eq!(export.user.id, bob);
@@ -49,7 +49,7 @@ async fn the_export_holds_the_user_and_their_role_history() {
     assert!(export.role_changes_made.is_empty());
     let json = serde_json::to_value(&export).unwrap();
     assert_eq!(json["user"]["email"], "bob@example.com");
-    let admins_export = warden::admin::export::export_user_data(&f.pool, admin)
+    let admins_export = warden::admin::export::export_user_data(&f.users, admin)
         .await
         .unwrap();
     assert_eq!(admins_export.role_changes_made.len(), 1);

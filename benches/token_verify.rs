@@ -39,7 +39,7 @@ async fn main() {
         .expect("client");
         let verifier = SessionVerifier::new(
             Arc::new(KeyStore::from_jwks(api)),
-            provider.url.clone(),
+            vec![provider.url.clone()],
             Vec::new(),
         );
         if cached {

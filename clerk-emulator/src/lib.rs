@@ -78,6 +78,10 @@ pub struct Config {
     pub storage: Storage,
     /// 1.0 = Svix's real retry schedule; tests use e.g. 0.001.
     pub webhook_retry_time_scale: f64,
+    /// A production instance (`pk_live_`, the default) or a development one (`pk_test_`):
+    /// the latter knows browsers by their development browser (`__clerk_db_jwt`), sets no
+    /// cookie on the app's site, and hands handshake payloads over in the URL.
+    pub instance_type: InstanceType,
 }
 
 /// Clerk's default-less template used by this project.
@@ -111,6 +115,7 @@ impl Default for Config {
             session_token_template: default_session_token_template(),
             storage: Storage::Memory,
             webhook_retry_time_scale: 1.0,
+            instance_type: InstanceType::Production,
         }
     }
 }

@@ -5,12 +5,13 @@
 //!                [--allow-origin http://127.0.0.1:3000]... [--webhook URL]...
 //!                [--secret-key sk_live_…] [--webhook-secret whsec_…]
 //!                [--token-lifetime SECS] [--webhook-time-scale F]
+//!                [--instance production|development]
 //! ```
 //! Every flag has an environment variable: CLERK_EMULATOR_ADDR, CLERK_EMULATOR_URL,
 //! CLERK_EMULATOR_DATA, CLERK_EMULATOR_ALLOWED_ORIGINS (comma-separated),
 //! CLERK_EMULATOR_WEBHOOKS (comma-separated), CLERK_EMULATOR_SECRET_KEY,
 //! CLERK_EMULATOR_WEBHOOK_SECRET, CLERK_EMULATOR_TOKEN_LIFETIME,
-//! CLERK_EMULATOR_WEBHOOK_TIME_SCALE. `--addr 127.0.0.1:0` picks a free port.
+//! CLERK_EMULATOR_WEBHOOK_TIME_SCALE, CLERK_EMULATOR_INSTANCE. `--addr 127.0.0.1:0` picks a free port.
 
 use clerk_emulator::{Config, Emulator, Storage};
 use std::time::Duration;
@@ -18,7 +19,7 @@ use std::time::Duration;
 const USAGE: &str =
     "usage: clerk-emulator [--addr HOST:PORT] [--url PUBLIC_URL] [--data FILE.json] \
 [--allow-origin ORIGIN]... [--webhook URL]... [--secret-key SK] [--webhook-secret WHSEC] \
-[--token-lifetime SECS] [--webhook-time-scale F]";
+[--token-lifetime SECS] [--webhook-time-scale F] [--instance production|development]";
 
 fn env_list(name: &str) -> Vec<String> {
     std::env::var(name)
@@ -47,6 +48,7 @@ async fn main() {
     let mut whsec = std::env::var("CLERK_EMULATOR_WEBHOOK_SECRET").unwrap_or_default();
     let mut lifetime = std::env::var("CLERK_EMULATOR_TOKEN_LIFETIME").ok();
     let mut scale = std::env::var("CLERK_EMULATOR_WEBHOOK_TIME_SCALE").ok();
+    let mut instance = std::env::var("CLERK_EMULATOR_INSTANCE").ok();
 
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -67,6 +69,7 @@ async fn main() {
             "--webhook-secret" => whsec = v,
             "--token-lifetime" => lifetime = Some(v),
             "--webhook-time-scale" => scale = Some(v),
+            "--instance" => instance = Some(v),
             other => fail(&format!("unknown argument {other}")),
         }
     }
@@ -102,6 +105,11 @@ async fn main() {
             Ok(f) if f.is_finite() && f >= 0.0 => config.webhook_retry_time_scale = f,
             _ => fail("--webhook-time-scale must be a non-negative number"),
         }
+    }
+    match instance.as_deref() {
+        None | Some("production") => {}
+        Some("development") => config.instance_type = clerk_emulator::InstanceType::Development,
+        Some(_) => fail("--instance must be production or development"),
     }
     let emu = match Emulator::new(config).await {
         Ok(e) => e,

@@ -180,4 +180,7 @@ pub(crate) struct PersistedState {
     /// keyed by client token
     #[serde(default)]
     pub clients: BTreeMap<String, Client>,
+    /// Development instances: development-browser token → client token.
+    #[serde(default)]
+    pub dev_browsers: BTreeMap<String, String>,
 }

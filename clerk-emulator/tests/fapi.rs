@@ -204,7 +204,7 @@ async fn handshake(
         .get(format!("{}/v1/client/handshake", run.url))
         .query(&[
             ("redirect_url", format!("{APP_ORIGIN}/page?a=1").as_str()),
-            ("format", "nonce"),
+            ("format", "token"),
         ]);
     if let Some(c) = client_cookie {
         rb = rb.header("Cookie", format!("__client={c}; other=1"));

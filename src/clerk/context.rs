@@ -87,9 +87,15 @@ impl ClerkContext {
             Some(interval) => keys.with_min_refetch_interval(interval),
             None => keys,
         };
+        // Clerk issues tokens as its own Frontend API even behind a proxy; the local provider,
+        // which is its own proxy, issues them as the proxy URL.
+        let mut issuers = vec![self.publishable_key.frontend_api_url()];
+        if self.frontend_api_url != issuers[0] {
+            issuers.push(self.frontend_api_url.clone());
+        }
         Ok(SessionVerifier::new(
             Arc::new(keys),
-            self.frontend_api_url.clone(),
+            issuers,
             self.authorized_parties.clone(),
         ))
     }
@@ -118,6 +124,8 @@ pub struct LocalProviderSettings {
     pub app_origin: String,
     pub data_dir: PathBuf,
     pub token_lifetime: Duration,
+    /// Play a development instance (`pk_test_`) rather than a production one.
+    pub development: bool,
 }
 
 /// The local identity provider of development mode, with the context that points at it.
@@ -137,8 +145,18 @@ impl LocalProvider {
             frontend_api_url: frontend_api_url.clone(),
             webhook_endpoints: vec![format!("{origin}/api/webhooks/clerk")],
             allowed_redirect_origins: vec![origin.to_owned()],
-            storage: clerk_emulator::Storage::File(settings.data_dir.join("local-clerk.json")),
+            // One file per kind of instance: their keys and browsers are not interchangeable.
+            storage: clerk_emulator::Storage::File(settings.data_dir.join(if settings.development {
+                "local-clerk-development.json"
+            } else {
+                "local-clerk.json"
+            })),
             token_lifetime: settings.token_lifetime,
+            instance_type: if settings.development {
+                clerk_emulator::InstanceType::Development
+            } else {
+                clerk_emulator::InstanceType::Production
+            },
             ..clerk_emulator::Config::default()
         };
         let emulator = clerk_emulator::Emulator::new(emulator_config)

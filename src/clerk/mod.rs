@@ -14,6 +14,7 @@ pub mod cookies;
 pub mod handshake;
 pub mod jwks;
 pub mod keys;
+pub mod referrer;
 pub mod request;
 pub mod session;
 pub mod settings;

@@ -3,7 +3,8 @@
 //! Order matters: header checks, then the signature, then the claims, so that an attacker
 //! learns nothing about claims from a token we did not sign. Time checks use Clerk's rules and
 //! its 5-second skew: expired when `exp <= now - 5s`, not yet valid when `nbf > now + 5s`.
-//! `iss` must be our Frontend API URL; `azp`, when present, must be an authorized party.
+//! `iss` must be one of our instance's issuers (its Frontend API URL, or the proxy that
+//! stands in for it); `azp`, when present, must be an authorized party.
 //!
 //! Verified tokens are cached by SHA-256 of the token until their `exp`, so that a busy page
 //! does not redo RSA work per request (`cargo bench --bench token_verify` measures it). The time
@@ -115,16 +116,20 @@ const SESSION_CATEGORIES: [&str; 2] = ["cl_B7d4PD111AAA", "cl_I7d4PD111III"];
 
 pub struct SessionVerifier {
     keys: Arc<KeyStore>,
-    issuer: String,
+    issuers: Vec<String>,
     authorized_parties: Vec<String>,
     cache: Option<Cache<[u8; 32], SessionClaims>>,
 }
 
 impl SessionVerifier {
-    pub fn new(keys: Arc<KeyStore>, issuer: String, authorized_parties: Vec<String>) -> Self {
+    pub fn new(keys: Arc<KeyStore>, issuers: Vec<String>, authorized_parties: Vec<String>) -> Self {
+        let issuers = issuers
+            .into_iter()
+            .map(|issuer| issuer.trim_end_matches('/').to_owned())
+            .collect();
         SessionVerifier {
             keys,
-            issuer,
+            issuers,
             authorized_parties,
             cache: Some(
                 Cache::builder()
@@ -140,6 +145,10 @@ impl SessionVerifier {
     pub fn without_cache(mut self) -> Self {
         self.cache = None;
         self
+    }
+
+    pub fn issuers(&self) -> &[String] {
+        &self.issuers
     }
 
     pub fn keys(&self) -> &KeyStore {
@@ -211,7 +220,8 @@ impl SessionVerifier {
             // Machine tokens and JWT-template tokens are not session tokens.
             return Err(TokenError::NotASessionToken);
         }
-        if claims.iss.trim_end_matches('/') != self.issuer.trim_end_matches('/') {
+        let issuer = claims.iss.trim_end_matches('/');
+        if !self.issuers.iter().any(|accepted| accepted == issuer) {
             return Err(TokenError::Issuer);
         }
         if let Some(azp) = &claims.azp {
@@ -251,6 +261,21 @@ fn parse_header(token: &str) -> Result<RawHeader, TokenError> {
         .decode(header.trim_end_matches('='))
         .map_err(|_| TokenError::Malformed)?;
     serde_json::from_slice(&bytes).map_err(|_| TokenError::Malformed)
+}
+
+/// The payload of a JWT, decoded without any check: only for choosing between cookies, never
+/// for trusting what it says.
+pub fn unverified_payload(token: &str) -> Option<serde_json::Value> {
+    let mut parts = token.split('.');
+    let (Some(_), Some(payload), Some(_), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return None;
+    };
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
+    serde_json::from_slice(&bytes).ok()
 }
 
 /// The cache key of a token: its SHA-256 (the token itself is a bearer secret).

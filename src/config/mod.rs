@@ -40,6 +40,9 @@ pub struct Config {
     /// Session-token lifetime of the built-in local provider (Clerk's is 60 s); shorter in
     /// browser tests that check a token lapsing between clicks.
     pub local_clerk_token_lifetime: Duration,
+    /// `LOCAL_CLERK_INSTANCE=development`: the local provider plays a development instance
+    /// (`pk_test_`, development browsers) instead of a production one.
+    pub local_clerk_development: bool,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -154,6 +157,16 @@ impl Config {
                 "must be at least 1",
             ));
         }
+        let local_clerk_development = match lookup("LOCAL_CLERK_INSTANCE").as_deref().map(str::trim) {
+            None | Some("") | Some("production") => false,
+            Some("development") => true,
+            Some(_) => {
+                return Err(ConfigError::new(
+                    "LOCAL_CLERK_INSTANCE",
+                    "must be production or development",
+                ))
+            }
+        };
         Ok(Config {
             env,
             site_addr,
@@ -166,6 +179,7 @@ impl Config {
             cache_max_entries,
             cache_ttl: Duration::from_secs(cache_ttl_seconds),
             local_clerk_token_lifetime: Duration::from_secs(local_clerk_token_seconds),
+            local_clerk_development,
         })
     }
 }

@@ -206,6 +206,7 @@ async fn clerk_context(config: &Config) -> Result<(ClerkContext, Option<LocalPro
                 app_origin: config.app_origin.clone(),
                 data_dir: config.data_dir.clone(),
                 token_lifetime: config.local_clerk_token_lifetime,
+                development: config.local_clerk_development,
             })
             .await?;
             Ok((local.context.clone(), Some(local)))

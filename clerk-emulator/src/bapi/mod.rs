@@ -32,6 +32,28 @@ pub(crate) fn routes() -> Router<Emulator> {
             patch(patch_metadata).put(put_metadata),
         )
         .route("/v1/sessions/{session_id}/revoke", post(revoke_session))
+        .route("/v1/clients/handshake_payload", get(handshake_payload))
+}
+
+/// `GET /v1/clients/handshake_payload?nonce=…`: the directives of a `format=nonce` handshake,
+/// handed over once.
+async fn handshake_payload(
+    State(emu): State<Emulator>,
+    headers: HeaderMap,
+    axum::extract::RawQuery(raw): axum::extract::RawQuery,
+) -> Result<Response, ApiError> {
+    guard(&emu, &headers)?;
+    let q = crate::util::query_pairs(raw.as_deref());
+    let nonce = crate::util::first(&q, "nonce").unwrap_or_default();
+    match emu.op_take_handshake(nonce) {
+        Some(directives) => Ok(ok(&json!({ "object": "handshake_payload", "directives": directives }))),
+        None => Err(ApiError::new(
+            404,
+            "resource_not_found",
+            "not found",
+            "No handshake payload was found for this nonce",
+        )),
+    }
 }
 
 /// `POST /v1/sessions/{id}/revoke`: how a server signs a person out (the browser's client keeps

@@ -2,6 +2,7 @@
 //! API. HTTP handlers stay thin: every rule Clerk enforces (uniqueness, validation, which
 //! webhook fires) lives here so that all entry points behave the same.
 
+mod dev_browsers;
 mod events;
 mod persistence;
 mod public_api;
@@ -22,6 +23,7 @@ use crate::keys::SigningKey;
 use crate::model::PersistedState;
 use crate::webhooks::Webhooks;
 use crate::{Config, Faults};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
 pub(crate) struct Inner {
@@ -31,6 +33,8 @@ pub(crate) struct Inner {
     pub faults: Faults,
     pub webhooks: Arc<Webhooks>,
     pub rotate_lock: tokio::sync::Mutex<()>,
+    /// Handshake nonce → (directives, unix seconds when made).
+    pub handshake_nonces: Mutex<HashMap<String, (Vec<String>, i64)>>,
 }
 
 /// Result of [`Emulator::sign_in`].

@@ -26,6 +26,9 @@ impl Emulator {
         if config.secret_key.is_empty() {
             if state.secret_key.is_empty() {
                 state.secret_key = crate::generate_secret_key();
+                if config.instance_type == crate::InstanceType::Development {
+                    state.secret_key = state.secret_key.replacen("sk_live_", "sk_test_", 1);
+                }
             }
             config.secret_key = state.secret_key.clone();
         } else {
@@ -40,7 +43,11 @@ impl Emulator {
             state.webhook_signing_secret = config.webhook_signing_secret.clone();
         }
         if config.publishable_key.is_empty() {
-            config.publishable_key = crate::publishable_key_for_host(&pk_host(&config));
+            let live = crate::publishable_key_for_host(&pk_host(&config));
+            config.publishable_key = match config.instance_type {
+                crate::InstanceType::Production => live,
+                crate::InstanceType::Development => live.replacen("pk_live_", "pk_test_", 1),
+            };
         }
         config.allowed_redirect_origins = config
             .allowed_redirect_origins
@@ -61,6 +68,7 @@ impl Emulator {
                 faults: Faults::default(),
                 webhooks,
                 rotate_lock: tokio::sync::Mutex::new(()),
+                handshake_nonces: Mutex::new(Default::default()),
             }),
         };
         {

@@ -23,11 +23,12 @@ struct SignInForm {
 fn sign_in_html(
     emu: &Emulator,
     redirect_url: Option<&str>,
+    dev_browser: Option<&str>,
     form: &SignInForm,
     error: Option<&str>,
 ) -> String {
     let base = esc(&emu.config().frontend_api_url);
-    let hidden = redirect_url
+    let mut hidden = redirect_url
         .map(|r| {
             format!(
                 "<input type=\"hidden\" name=\"redirect_url\" value=\"{}\">",
@@ -35,6 +36,12 @@ fn sign_in_html(
             )
         })
         .unwrap_or_default();
+    if let Some(token) = dev_browser {
+        hidden.push_str(&format!(
+            "<input type=\"hidden\" name=\"__clerk_db_jwt\" value=\"{}\">",
+            esc(token)
+        ));
+    }
     let mut body = String::from("<h1>Sign in</h1>");
     if let Some(r) = redirect_url {
         if emu.allowed_redirect(Some(r)).is_none() {
@@ -85,39 +92,77 @@ fn sign_in_html(
 pub(super) async fn sign_in_page(State(emu): State<Emulator>, RawQuery(raw): RawQuery) -> Response {
     let q = query_pairs(raw.as_deref());
     let redirect_url = first(&q, "redirect_url").filter(|s| !s.is_empty());
+    let dev_browser = first(&q, "__clerk_db_jwt").filter(|s| !s.is_empty());
     html_response(
         StatusCode::OK,
-        sign_in_html(&emu, redirect_url, &SignInForm::default(), None),
+        sign_in_html(&emu, redirect_url, dev_browser, &SignInForm::default(), None),
     )
 }
 
-fn redirect_param(form: &HashMap<String, String>, raw: Option<&str>) -> Option<String> {
-    form.get("redirect_url")
+fn form_or_query(form: &HashMap<String, String>, raw: Option<&str>, name: &str) -> Option<String> {
+    form.get(name)
         .cloned()
         .or_else(|| {
             let q = query_pairs(raw);
-            first(&q, "redirect_url").map(str::to_string)
+            first(&q, name).map(str::to_string)
         })
         .filter(|s| !s.is_empty())
 }
 
+fn redirect_param(form: &HashMap<String, String>, raw: Option<&str>) -> Option<String> {
+    form_or_query(form, raw, "redirect_url")
+}
+
+/// The browser a sign-in form speaks for: on a development instance its development
+/// browser (from the app's link), else the `__client` cookie.
+struct Browser {
+    dev_browser: Option<String>,
+}
+
+impl Browser {
+    fn of(form: &HashMap<String, String>, raw: Option<&str>) -> Browser {
+        Browser {
+            dev_browser: form_or_query(form, raw, "__clerk_db_jwt"),
+        }
+    }
+}
+
 /// Sign the user in on the browser's client, set cookies, redirect (allow-list only).
+///
+/// A development instance lives on another site than the app: it sets no cookie there, and
+/// sends the browser back with its development browser in the URL (`__clerk_db_jwt`), from
+/// which the app's handshake fetches the session.
 fn complete_sign_in(
     emu: &Emulator,
     headers: &HeaderMap,
+    browser: &Browser,
     user_id: &str,
     redirect_url: Option<&str>,
 ) -> Result<Response, ApiError> {
     let target = emu.allowed_redirect(redirect_url);
     let azp = target.as_deref().and_then(origin_of);
-    let existing = client_token(headers);
+    let (existing, dev_browser) = if emu.is_development() {
+        let (dev_browser, client) = emu.op_dev_browser(browser.dev_browser.as_deref())?;
+        (Some(client), Some(dev_browser))
+    } else {
+        (client_token(headers), None)
+    };
     let signed = emu.op_sign_in(user_id, existing.as_deref(), azp)?;
     let mut cookies = vec![client_cookie(emu, &signed.client_token)];
-    cookies.extend(session_cookie_strings(
-        emu,
-        &signed.session_token,
-        signed.client_uat,
-    ));
+    if dev_browser.is_none() {
+        cookies.extend(session_cookie_strings(
+            emu,
+            &signed.session_token,
+            signed.client_uat,
+        ));
+    }
+    let target = match (target, &dev_browser) {
+        (Some(t), Some(dev_browser)) => url::Url::parse(&t).ok().map(|mut url| {
+            url.query_pairs_mut().append_pair("__clerk_db_jwt", dev_browser);
+            url.to_string()
+        }),
+        (target, _) => target,
+    };
     let base = &emu.config().frontend_api_url;
     let location = match (target, redirect_url) {
         (Some(t), _) => t,
@@ -137,6 +182,8 @@ pub(super) async fn sign_in_create(
         return forbidden(&emu);
     }
     let redirect_url = redirect_param(&form, raw.as_deref());
+    let browser = Browser::of(&form, raw.as_deref());
+    let dev_browser = browser.dev_browser.as_deref();
     let get = |k: &str| form.get(k).cloned().unwrap_or_default();
     let f = SignInForm {
         first_name: get("first_name"),
@@ -151,6 +198,7 @@ pub(super) async fn sign_in_create(
             sign_in_html(
                 &emu,
                 redirect_url.as_deref(),
+                dev_browser,
                 &f,
                 Some("An email address is required."),
             ),
@@ -165,6 +213,7 @@ pub(super) async fn sign_in_create(
             sign_in_html(
                 &emu,
                 redirect_url.as_deref(),
+                dev_browser,
                 &f,
                 Some("The image URL must start with http:// or https://."),
             ),
@@ -183,15 +232,27 @@ pub(super) async fn sign_in_create(
         Err(e) => {
             return html_response(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                sign_in_html(&emu, redirect_url.as_deref(), &f, Some(&e.long_message())),
+                sign_in_html(
+                    &emu,
+                    redirect_url.as_deref(),
+                    dev_browser,
+                    &f,
+                    Some(&e.long_message()),
+                ),
             )
         }
     };
-    match complete_sign_in(&emu, &headers, &user.id, redirect_url.as_deref()) {
+    match complete_sign_in(&emu, &headers, &browser, &user.id, redirect_url.as_deref()) {
         Ok(r) => r,
         Err(e) => html_response(
             StatusCode::UNPROCESSABLE_ENTITY,
-            sign_in_html(&emu, redirect_url.as_deref(), &f, Some(&e.long_message())),
+            sign_in_html(
+                &emu,
+                redirect_url.as_deref(),
+                dev_browser,
+                &f,
+                Some(&e.long_message()),
+            ),
         ),
     }
 }
@@ -206,14 +267,16 @@ pub(super) async fn sign_in_pick(
         return forbidden(&emu);
     }
     let redirect_url = redirect_param(&form, raw.as_deref());
+    let browser = Browser::of(&form, raw.as_deref());
     let user_id = form.get("user_id").cloned().unwrap_or_default();
-    match complete_sign_in(&emu, &headers, &user_id, redirect_url.as_deref()) {
+    match complete_sign_in(&emu, &headers, &browser, &user_id, redirect_url.as_deref()) {
         Ok(r) => r,
         Err(e) => html_response(
             StatusCode::NOT_FOUND,
             sign_in_html(
                 &emu,
                 redirect_url.as_deref(),
+                browser.dev_browser.as_deref(),
                 &SignInForm::default(),
                 Some(&e.long_message()),
             ),

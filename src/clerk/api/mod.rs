@@ -4,9 +4,11 @@
 //! backoff with jitter on 429/5xx/unreachable, honouring `Retry-After`). Errors keep Clerk's
 //! `clerk_trace_id` so that logs can be matched with Clerk's.
 
+mod clients;
 mod retry;
 mod user;
 
+pub use clients::HandshakePayload;
 pub use retry::{with_retries, RetryPolicy};
 pub use user::{ClerkEmailAddress, ClerkUser, ProfileError};
 

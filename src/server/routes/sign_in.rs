@@ -2,7 +2,11 @@
 
 use crate::app::paths::safe_return_path;
 use crate::app::state::AppState;
+use crate::clerk::cookies::{ClerkCookies, Cookies};
+use crate::clerk::handshake::is_token_shaped;
+use crate::clerk::keys::InstanceType;
 use crate::clerk::request::Auth;
+use crate::clerk::session::now_seconds;
 use crate::error::AppError;
 use axum::extract::{Query, State};
 use axum::http::request::Parts;
@@ -43,5 +47,20 @@ pub async fn sign_in(
     };
     url.query_pairs_mut()
         .append_pair("redirect_url", &format!("{origin}{target}"));
+    // A development instance's Account Portal signs in the browser it is told about, as
+    // Clerk's `redirectToSignIn` tells it.
+    let key = &state.clerk.publishable_key;
+    if key.instance_type == InstanceType::Development {
+        let cookies = ClerkCookies::read(
+            &Cookies::parse(&parts.headers),
+            key,
+            state.session.issuers(),
+            now_seconds(),
+        );
+        if let Some(dev_browser) = cookies.dev_browser.filter(|token| is_token_shaped(token)) {
+            url.query_pairs_mut()
+                .append_pair("__clerk_db_jwt", &dev_browser);
+        }
+    }
     Redirect::to(url.as_str()).into_response()
 }

@@ -52,7 +52,10 @@ async fn a_production_nonce_is_redeemed_once_through_the_backend_api() {
         .await
         .unwrap();
     assert_eq!(response.status(), 307);
-    assert_eq!(response.headers()["location"], format!("{APP_ORIGIN}/page").as_str());
+    assert_eq!(
+        response.headers()["location"],
+        format!("{APP_ORIGIN}/page").as_str()
+    );
     let cookies = set_cookies(response.headers());
     assert!(set_cookie(&cookies, "__clerk_handshake").is_none());
     let nonce = cookie_value(set_cookie(&cookies, "__clerk_handshake_nonce").expect("a nonce"));
@@ -82,7 +85,11 @@ async fn a_development_instance_signs_in_its_development_browser() {
         config.secret_key = String::new();
     })
     .await;
-    assert!(run.emulator.config().publishable_key.starts_with("pk_test_"));
+    assert!(run
+        .emulator
+        .config()
+        .publishable_key
+        .starts_with("pk_test_"));
     assert!(run.emulator.config().secret_key.starts_with("sk_test_"));
     let http = common::http();
 
@@ -97,7 +104,10 @@ async fn a_development_instance_signs_in_its_development_browser() {
         .await
         .unwrap();
     assert_eq!(first.status(), 307);
-    assert!(set_cookies(first.headers()).is_empty(), "no cookie on the app's site");
+    assert!(
+        set_cookies(first.headers()).is_empty(),
+        "no cookie on the app's site"
+    );
     let location = first.headers()["location"].to_str().unwrap().to_owned();
     assert!(location.starts_with(&format!("{APP_ORIGIN}/profile?")));
     let nonce = query_value(&location, "__clerk_handshake_nonce").expect("the nonce in the URL");
@@ -140,7 +150,10 @@ async fn a_development_instance_signs_in_its_development_browser() {
         .unwrap();
     assert_eq!(picked.status(), 303);
     let back = picked.headers()["location"].to_str().unwrap().to_owned();
-    assert_eq!(query_value(&back, "__clerk_db_jwt").as_deref(), Some(dev_browser.as_str()));
+    assert_eq!(
+        query_value(&back, "__clerk_db_jwt").as_deref(),
+        Some(dev_browser.as_str())
+    );
     let cookies = set_cookies(picked.headers());
     assert!(set_cookie(&cookies, "__session").is_none(), "{cookies:?}");
 

@@ -146,11 +146,13 @@ impl LocalProvider {
             webhook_endpoints: vec![format!("{origin}/api/webhooks/clerk")],
             allowed_redirect_origins: vec![origin.to_owned()],
             // One file per kind of instance: their keys and browsers are not interchangeable.
-            storage: clerk_emulator::Storage::File(settings.data_dir.join(if settings.development {
-                "local-clerk-development.json"
-            } else {
-                "local-clerk.json"
-            })),
+            storage: clerk_emulator::Storage::File(settings.data_dir.join(
+                if settings.development {
+                    "local-clerk-development.json"
+                } else {
+                    "local-clerk.json"
+                },
+            )),
             token_lifetime: settings.token_lifetime,
             instance_type: if settings.development {
                 clerk_emulator::InstanceType::Development

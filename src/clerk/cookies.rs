@@ -114,7 +114,9 @@ fn uses_suffixed_cookies(
         let without_scheme = |url: &str| url.replace("https://", "").replace("http://", "");
         let issuer_host = without_scheme(issuer);
         let ours = issuer_host == key.frontend_api_host
-            || issuers.iter().any(|accepted| without_scheme(accepted) == issuer_host);
+            || issuers
+                .iter()
+                .any(|accepted| without_scheme(accepted) == issuer_host);
         if !ours {
             return true;
         }
@@ -131,7 +133,9 @@ fn uses_suffixed_cookies(
     };
     let suffixed_claims = claims(suffixed_session);
     // Both say signed in, and the plain one is newer.
-    if suffixed_uat != Some("0") && plain_uat != Some("0") && iat(&plain_claims) > iat(&suffixed_claims)
+    if suffixed_uat != Some("0")
+        && plain_uat != Some("0")
+        && iat(&plain_claims) > iat(&suffixed_claims)
     {
         return false;
     }
@@ -172,4 +176,171 @@ pub fn clearing_cookies(publishable_key: &PublishableKey) -> Vec<String> {
             format!("{name}={value}; Path=/; SameSite=Lax; Max-Age=0")
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+    use base64::Engine;
+
+    const HOST: &str = "clerk.example.com";
+
+    fn key(instance_type: InstanceType) -> PublishableKey {
+        PublishableKey {
+            key: "pk_live_Y2xlcmsuZXhhbXBsZS5jb20k".into(),
+            instance_type,
+            frontend_api_host: HOST.into(),
+        }
+    }
+
+    /// An unsigned JWT: only its claims matter for choosing cookies.
+    fn token(claims: serde_json::Value) -> String {
+        let encode = |value: &serde_json::Value| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(value.to_string())
+        };
+        format!(
+            "{}.{}.sig",
+            encode(&serde_json::json!({"alg": "RS256"})),
+            encode(&claims)
+        )
+    }
+
+    fn ours(iat: i64) -> String {
+        token(serde_json::json!({"iss": format!("https://{HOST}"), "iat": iat, "exp": iat + 60}))
+    }
+
+    fn read(instance_type: InstanceType, pairs: &[(&str, String)], now: i64) -> ClerkCookies {
+        let key = key(instance_type);
+        let suffix = key.cookie_suffix();
+        let cookie = pairs
+            .iter()
+            .map(|(name, value)| format!("{}={value}", name.replace("{s}", &suffix)))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let mut headers = HeaderMap::new();
+        headers.insert(header::COOKIE, HeaderValue::from_str(&cookie).unwrap());
+        ClerkCookies::read(&Cookies::parse(&headers), &key, &[], now)
+    }
+
+    use InstanceType::{Development, Production};
+
+    #[test]
+    fn plain_cookies_alone_are_read() {
+        let read = read(
+            Production,
+            &[("__session", ours(100)), ("__client_uat", "90".into())],
+            100,
+        );
+        assert!(!read.suffixed);
+        assert_eq!(read.session, Some(ours(100)));
+        assert_eq!(read.client_uat, 90);
+    }
+
+    #[test]
+    fn a_plain_token_of_another_instance_defers_to_the_suffixed_pair() {
+        let other = token(serde_json::json!({"iss": "https://clerk.other.com", "iat": 100}));
+        let read = read(
+            Production,
+            &[
+                ("__session", other),
+                ("__client_uat", "100".into()),
+                ("__session_{s}", ours(50)),
+                ("__client_uat_{s}", "50".into()),
+            ],
+            100,
+        );
+        assert!(read.suffixed);
+        assert_eq!(read.session, Some(ours(50)));
+        assert_eq!(read.client_uat, 50);
+    }
+
+    #[test]
+    fn the_newer_of_two_signed_in_pairs_wins() {
+        let both = |plain: i64, suffixed: i64| {
+            read(
+                Production,
+                &[
+                    ("__session", ours(plain)),
+                    ("__client_uat", "1".into()),
+                    ("__session_{s}", ours(suffixed)),
+                    ("__client_uat_{s}", "1".into()),
+                ],
+                100,
+            )
+        };
+        assert!(!both(200, 100).suffixed);
+        assert!(both(100, 200).suffixed);
+        assert!(both(100, 100).suffixed);
+    }
+
+    #[test]
+    fn a_signed_out_suffixed_pair_yields_to_a_signed_in_plain_one() {
+        let read = read(
+            Production,
+            &[
+                ("__session", ours(100)),
+                ("__client_uat", "100".into()),
+                ("__client_uat_{s}", "0".into()),
+            ],
+            100,
+        );
+        assert!(!read.suffixed);
+        assert_eq!(read.client_uat, 100);
+    }
+
+    #[test]
+    fn development_trusts_the_plain_pair_over_an_expired_suffixed_session() {
+        let pairs = [
+            ("__client_uat", "0".to_owned()),
+            ("__session_{s}", ours(100)),
+            ("__client_uat_{s}", "100".into()),
+        ];
+        // Expired (exp = 160) at 200: development falls back to the plain, signed-out pair.
+        assert!(!read(Development, &pairs, 200).suffixed);
+        assert!(read(Development, &pairs, 150).suffixed);
+        assert!(read(Production, &pairs, 200).suffixed);
+    }
+
+    #[test]
+    fn a_suffixed_session_without_its_client_uat_is_not_trusted() {
+        let read = read(
+            Production,
+            &[("__session_{s}", ours(100)), ("__client_uat", "0".into())],
+            100,
+        );
+        assert!(!read.suffixed);
+        assert_eq!(read.session, None);
+    }
+
+    #[test]
+    fn a_plain_token_without_an_issuer_reads_plain_and_signs_out_cleanly() {
+        let read = read(
+            Production,
+            &[
+                ("__session", token(serde_json::json!({"sub": "x"}))),
+                ("__session_{s}", ours(100)),
+                ("__client_uat_{s}", "100".into()),
+            ],
+            100,
+        );
+        assert!(!read.suffixed);
+        assert_eq!(read.client_uat, 0);
+    }
+
+    #[test]
+    fn the_development_browser_is_read_from_the_chosen_pair() {
+        let read = read(
+            Development,
+            &[
+                ("__clerk_db_jwt", "plain".into()),
+                ("__session_{s}", ours(100)),
+                ("__client_uat_{s}", "100".into()),
+                ("__clerk_db_jwt_{s}", "suffixed".into()),
+            ],
+            100,
+        );
+        assert!(read.suffixed);
+        assert_eq!(read.dev_browser.as_deref(), Some("suffixed"));
+    }
 }

@@ -5,7 +5,11 @@
 use crate::clerk::keys::{InstanceType, PublishableKey};
 
 /// Development account portals (`foo-bar-13.accounts.dev`) and their older names.
-const DEV_PORTAL_SUFFIXES: [&str; 3] = [".accounts.dev", ".accountsstage.dev", ".accounts.lclclerk.com"];
+const DEV_PORTAL_SUFFIXES: [&str; 3] = [
+    ".accounts.dev",
+    ".accountsstage.dev",
+    ".accounts.lclclerk.com",
+];
 const LEGACY_DEV_SUFFIXES: [&str; 3] = [".lcl.dev", ".lclstage.dev", ".lclclerk.com"];
 
 /// `referrer` is another origin than ours (an unreadable referrer is not).
@@ -40,7 +44,9 @@ pub fn is_known_clerk_referrer(
             .iter()
             .any(|suffix| host.ends_with(suffix) && !host.ends_with(&format!(".clerk{suffix}")));
         let legacy = host.starts_with("accounts.")
-            && LEGACY_DEV_SUFFIXES.iter().any(|suffix| host.ends_with(suffix));
+            && LEGACY_DEV_SUFFIXES
+                .iter()
+                .any(|suffix| host.ends_with(suffix));
         if current || legacy {
             return true;
         }
@@ -67,9 +73,18 @@ mod tests {
 
     #[test]
     fn origins_are_compared_whole() {
-        assert!(is_cross_origin("https://news.example.org/a", "https://app.example.com"));
-        assert!(is_cross_origin("http://app.example.com/", "https://app.example.com"));
-        assert!(!is_cross_origin("https://app.example.com/x?y", "https://app.example.com"));
+        assert!(is_cross_origin(
+            "https://news.example.org/a",
+            "https://app.example.com"
+        ));
+        assert!(is_cross_origin(
+            "http://app.example.com/",
+            "https://app.example.com"
+        ));
+        assert!(!is_cross_origin(
+            "https://app.example.com/x?y",
+            "https://app.example.com"
+        ));
         assert!(!is_cross_origin("not a url", "https://app.example.com"));
     }
 
@@ -77,15 +92,43 @@ mod tests {
     fn clerk_referrers_are_known() {
         let live = key(InstanceType::Production, "clerk.example.com");
         let fapi = "https://clerk.example.com";
-        assert!(is_known_clerk_referrer("https://clerk.example.com/v1/x", fapi, &live));
-        assert!(is_known_clerk_referrer("https://accounts.example.com/sign-in", fapi, &live));
-        assert!(!is_known_clerk_referrer("https://accounts.evil.com/", fapi, &live));
+        assert!(is_known_clerk_referrer(
+            "https://clerk.example.com/v1/x",
+            fapi,
+            &live
+        ));
+        assert!(is_known_clerk_referrer(
+            "https://accounts.example.com/sign-in",
+            fapi,
+            &live
+        ));
+        assert!(!is_known_clerk_referrer(
+            "https://accounts.evil.com/",
+            fapi,
+            &live
+        ));
         // Anyone can have a development portal: trusted on development instances only.
-        assert!(!is_known_clerk_referrer("https://foo-bar-13.accounts.dev/", fapi, &live));
+        assert!(!is_known_clerk_referrer(
+            "https://foo-bar-13.accounts.dev/",
+            fapi,
+            &live
+        ));
         let test = key(InstanceType::Development, "foo-bar-13.clerk.accounts.dev");
         let fapi = "https://foo-bar-13.clerk.accounts.dev";
-        assert!(is_known_clerk_referrer("https://foo-bar-13.accounts.dev/sign-in", fapi, &test));
-        assert!(is_known_clerk_referrer("https://other-cat-2.accounts.dev/", fapi, &test));
-        assert!(!is_known_clerk_referrer("https://news.example.org/", fapi, &test));
+        assert!(is_known_clerk_referrer(
+            "https://foo-bar-13.accounts.dev/sign-in",
+            fapi,
+            &test
+        ));
+        assert!(is_known_clerk_referrer(
+            "https://other-cat-2.accounts.dev/",
+            fapi,
+            &test
+        ));
+        assert!(!is_known_clerk_referrer(
+            "https://news.example.org/",
+            fapi,
+            &test
+        ));
     }
 }

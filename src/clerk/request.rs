@@ -284,13 +284,14 @@ fn opened_from_another_site(instance: &Instance<'_>, request: &Parts, raw: &Cook
         return false;
     };
     request.method == Method::GET
-        && headers
-            .get("sec-fetch-dest")
-            .and_then(|v| v.to_str().ok())
-            == Some("document")
+        && headers.get("sec-fetch-dest").and_then(|v| v.to_str().ok()) == Some("document")
         && redirect_count(raw) == 0
         && is_cross_origin(referrer, instance.app_origin)
-        && !is_known_clerk_referrer(referrer, instance.frontend_api_url, instance.publishable_key)
+        && !is_known_clerk_referrer(
+            referrer,
+            instance.frontend_api_url,
+            instance.publishable_key,
+        )
 }
 
 /// The development browser's cookies on our origin, plain and suffixed as clerk-js writes them.
@@ -301,10 +302,13 @@ fn dev_browser_cookies(instance: &Instance<'_>, token: &str) -> Vec<String> {
         ""
     };
     let suffix = instance.publishable_key.cookie_suffix();
-    ["__clerk_db_jwt".to_owned(), format!("__clerk_db_jwt_{suffix}")]
-        .into_iter()
-        .map(|name| format!("{name}={token}; Path=/; SameSite=Lax; Max-Age=31536000{secure}"))
-        .collect()
+    [
+        "__clerk_db_jwt".to_owned(),
+        format!("__clerk_db_jwt_{suffix}"),
+    ]
+    .into_iter()
+    .map(|name| format!("{name}={token}; Path=/; SameSite=Lax; Max-Age=31536000{secure}"))
+    .collect()
 }
 
 /// Expires the handshake cookies the request carried (their payload is single-use).

@@ -157,7 +157,8 @@ impl Config {
                 "must be at least 1",
             ));
         }
-        let local_clerk_development = match lookup("LOCAL_CLERK_INSTANCE").as_deref().map(str::trim) {
+        let local_clerk_development = match lookup("LOCAL_CLERK_INSTANCE").as_deref().map(str::trim)
+        {
             None | Some("") | Some("production") => false,
             Some("development") => true,
             Some(_) => {

@@ -46,7 +46,9 @@ async fn handshake_payload(
     let q = crate::util::query_pairs(raw.as_deref());
     let nonce = crate::util::first(&q, "nonce").unwrap_or_default();
     match emu.op_take_handshake(nonce) {
-        Some(directives) => Ok(ok(&json!({ "object": "handshake_payload", "directives": directives }))),
+        Some(directives) => Ok(ok(
+            &json!({ "object": "handshake_payload", "directives": directives }),
+        )),
         None => Err(ApiError::new(
             404,
             "resource_not_found",

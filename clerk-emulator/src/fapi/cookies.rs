@@ -53,10 +53,13 @@ pub(super) fn signed_out_directives(emu: &Emulator) -> Vec<String> {
 /// The development browser's cookies (plain and suffixed), as a handshake directive.
 pub(super) fn dev_browser_directives(emu: &Emulator, token: &str) -> Vec<String> {
     let sfx = cookie_suffix(&emu.config().publishable_key);
-    ["__clerk_db_jwt".to_string(), format!("__clerk_db_jwt_{sfx}")]
-        .into_iter()
-        .map(|name| format!("{name}={token}; Path=/; SameSite=Lax; Max-Age={YEAR}"))
-        .collect()
+    [
+        "__clerk_db_jwt".to_string(),
+        format!("__clerk_db_jwt_{sfx}"),
+    ]
+    .into_iter()
+    .map(|name| format!("{name}={token}; Path=/; SameSite=Lax; Max-Age={YEAR}"))
+    .collect()
 }
 
 pub(super) fn client_cookie(emu: &Emulator, token: &str) -> String {

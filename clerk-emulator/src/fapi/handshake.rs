@@ -52,7 +52,10 @@ pub(super) async fn handshake(
         directives.extend(dev_browser_directives(&emu, dev_browser));
     }
     let (name, value) = if first(&q, "format") == Some("nonce") {
-        ("__clerk_handshake_nonce", emu.op_store_handshake(directives))
+        (
+            "__clerk_handshake_nonce",
+            emu.op_store_handshake(directives),
+        )
     } else {
         match emu.sign_jwt(&json!({ "handshake": directives }), None) {
             Ok(token) => ("__clerk_handshake", token),

@@ -95,7 +95,13 @@ pub(super) async fn sign_in_page(State(emu): State<Emulator>, RawQuery(raw): Raw
     let dev_browser = first(&q, "__clerk_db_jwt").filter(|s| !s.is_empty());
     html_response(
         StatusCode::OK,
-        sign_in_html(&emu, redirect_url, dev_browser, &SignInForm::default(), None),
+        sign_in_html(
+            &emu,
+            redirect_url,
+            dev_browser,
+            &SignInForm::default(),
+            None,
+        ),
     )
 }
 
@@ -158,7 +164,8 @@ fn complete_sign_in(
     }
     let target = match (target, &dev_browser) {
         (Some(t), Some(dev_browser)) => url::Url::parse(&t).ok().map(|mut url| {
-            url.query_pairs_mut().append_pair("__clerk_db_jwt", dev_browser);
+            url.query_pairs_mut()
+                .append_pair("__clerk_db_jwt", dev_browser);
             url.to_string()
         }),
         (target, _) => target,

@@ -63,3 +63,54 @@ async fn an_expired_session_is_refreshed_by_the_handshake_on_pages_but_not_on_ap
     let body = page.text().await.unwrap();
     assert!(body.contains("Hand Shake"), "still signed in: {body}");
 }
+
+async fn navigate_from(
+    client: &crate::helpers::clerk::SignedInClient,
+    referrer: &str,
+    extra_cookie: &str,
+) -> reqwest::Response {
+    client
+        .client
+        .get(format!("{}/profile", client.base_url))
+        .header("accept", "text/html")
+        .header("sec-fetch-dest", "document")
+        .header("referer", referrer)
+        .header("cookie", format!("{}{extra_cookie}", client.cookie))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_signed_in_page_opened_from_another_site_handshakes_once() {
+    let app = crate::helpers::app::spawn_app().await;
+    let clerk_user = app.clerk_user("Cross", "Origin", "xo@example.com").await;
+    let client = app.signed_in_client(&clerk_user.id).await;
+    app.sync(&client).await;
+
+    let from_elsewhere = navigate_from(&client, "https://news.example.org/story", "").await;
+    assert_eq!(from_elsewhere.status(), 307);
+    assert_eq!(
+        from_elsewhere.headers()["x-clerk-auth-reason"],
+        "primary-domain-cross-origin-sync"
+    );
+    let location = from_elsewhere.headers()["location"].to_str().unwrap();
+    assert!(location.starts_with(&format!("{}/v1/client/handshake?", app.clerk.url)));
+
+    // Once: on the way back (the loop counter is set) the page renders.
+    let again = navigate_from(
+        &client,
+        "https://news.example.org/story",
+        "; __clerk_redirect_count=1",
+    )
+    .await;
+    assert_eq!(again.status(), 200);
+    // From our own pages, or from Clerk's, nothing happens.
+    for referrer in [app.url("/"), format!("{}/sign-in", app.clerk.url)] {
+        assert_eq!(
+            navigate_from(&client, &referrer, "").await.status(),
+            200,
+            "{referrer}"
+        );
+    }
+}

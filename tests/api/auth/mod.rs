@@ -2,6 +2,8 @@
 //! local Clerk-compatible provider.
 
 mod authorization;
+mod development;
+mod forged;
 mod handshake;
 mod sessions;
 mod tokens;

@@ -199,32 +199,27 @@ pub(super) async fn sign_in_create(
         email_address: get("email_address"),
         image_url: get("image_url"),
     };
-    if f.email_address.trim().is_empty() {
-        return html_response(
+    // The form again, filled in as sent, with what was wrong.
+    let refuse = |message: &str| {
+        html_response(
             StatusCode::UNPROCESSABLE_ENTITY,
             sign_in_html(
                 &emu,
                 redirect_url.as_deref(),
                 dev_browser,
                 &f,
-                Some("An email address is required."),
+                Some(message),
             ),
-        );
+        )
+    };
+    if f.email_address.trim().is_empty() {
+        return refuse("An email address is required.");
     }
     let image = f.image_url.trim();
     let image_ok =
         image.is_empty() || image.starts_with("https://") || image.starts_with("http://");
     if !image_ok {
-        return html_response(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            sign_in_html(
-                &emu,
-                redirect_url.as_deref(),
-                dev_browser,
-                &f,
-                Some("The image URL must start with http:// or https://."),
-            ),
-        );
+        return refuse("The image URL must start with http:// or https://.");
     }
     let input = CreateUser {
         email_addresses: vec![f.email_address.clone()],
@@ -236,31 +231,11 @@ pub(super) async fn sign_in_create(
     };
     let user = match emu.op_create_user(input, &ReqInfo::from_headers(&headers)) {
         Ok(u) => u,
-        Err(e) => {
-            return html_response(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                sign_in_html(
-                    &emu,
-                    redirect_url.as_deref(),
-                    dev_browser,
-                    &f,
-                    Some(&e.long_message()),
-                ),
-            )
-        }
+        Err(e) => return refuse(&e.long_message()),
     };
     match complete_sign_in(&emu, &headers, &browser, &user.id, redirect_url.as_deref()) {
         Ok(r) => r,
-        Err(e) => html_response(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            sign_in_html(
-                &emu,
-                redirect_url.as_deref(),
-                dev_browser,
-                &f,
-                Some(&e.long_message()),
-            ),
-        ),
+        Err(e) => refuse(&e.long_message()),
     }
 }
 

@@ -2,7 +2,8 @@
 //! development browser, the Account Portal round trip that brings it back in the URL, the
 //! handshake that carries it, and the nonce format of handshake payloads.
 
-use crate::helpers::app::{spawn_app_with, AppOptions, TestApp};
+use crate::helpers::app::{spawn_app_with, spawn_app_with_token_lifetime, AppOptions, TestApp};
+use crate::helpers::clerk::set_cookies;
 use std::time::Duration;
 
 pub async fn spawn_development_app(token_lifetime: Duration) -> TestApp {
@@ -122,12 +123,7 @@ async fn a_development_browser_signs_in_through_the_account_portal_and_stays_sig
         first_hop.headers()["x-clerk-auth-reason"],
         "dev-browser-sync"
     );
-    let moved: Vec<String> = first_hop
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_owned())
-        .collect();
+    let moved = set_cookies(&first_hop);
     assert!(
         moved
             .iter()
@@ -171,13 +167,7 @@ async fn a_development_browser_signs_in_through_the_account_portal_and_stays_sig
 
 #[tokio::test]
 async fn a_production_handshake_comes_back_with_a_nonce_the_app_redeems() {
-    let app = spawn_app_with(AppOptions {
-        clerk: Some(Box::new(|config| {
-            config.token_lifetime = Duration::from_secs(1)
-        })),
-        ..Default::default()
-    })
-    .await;
+    let app = spawn_app_with_token_lifetime(Duration::from_secs(1)).await;
     let clerk_user = app.clerk_user("Nonce", "Person", "nonce@example.com").await;
     let browser = browser();
     let signed_in = browser
@@ -199,18 +189,15 @@ async fn a_production_handshake_comes_back_with_a_nonce_the_app_redeems() {
     assert_eq!(query_value(&handshake, "format").as_deref(), Some("nonce"));
     let from_clerk = document(&browser, &handshake).await;
     assert_eq!(from_clerk.status(), 307);
-    assert!(from_clerk
-        .headers()
-        .get_all("set-cookie")
+    assert!(set_cookies(&from_clerk)
         .iter()
-        .any(|c| c.to_str().unwrap().starts_with("__clerk_handshake_nonce=")));
+        .any(|c| c.starts_with("__clerk_handshake_nonce=")));
     // Production: the page renders at once, and the spent nonce cookie is expired.
     let page = document(&browser, &app.url("/profile")).await;
     assert_eq!(page.status(), 200);
     assert_eq!(page.headers()["x-clerk-auth-status"], "signed-in");
-    assert!(page.headers().get_all("set-cookie").iter().any(|c| c
-        .to_str()
-        .unwrap()
-        .starts_with("__clerk_handshake_nonce=; ")));
+    assert!(set_cookies(&page)
+        .iter()
+        .any(|c| c.starts_with("__clerk_handshake_nonce=; ")));
     assert!(page.text().await.unwrap().contains("Nonce Person"));
 }

@@ -3,18 +3,9 @@
 
 use super::development::{browser, spawn_development_app};
 use crate::helpers::app::{spawn_app, TestApp};
-use crate::helpers::clerk::{good_claims, jwt_header};
+use crate::helpers::clerk::{good_claims, jwt_header, set_cookies};
 use serde_json::json;
 use std::time::Duration;
-
-fn set_cookies(response: &reqwest::Response) -> Vec<String> {
-    response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_owned())
-        .collect()
-}
 
 async fn page(app: &TestApp, path_and_query: &str, cookie: Option<&str>) -> reqwest::Response {
     let mut request = app

@@ -1,18 +1,12 @@
 //! Clerk's handshake: an expired session is refreshed on a page navigation, never on an API
 //! call.
 
-use crate::helpers::app::{spawn_app_with, AppOptions};
+use crate::helpers::app::spawn_app_with_token_lifetime;
 use std::time::Duration;
 
 #[tokio::test]
 async fn an_expired_session_is_refreshed_by_the_handshake_on_pages_but_not_on_api_calls() {
-    let app = spawn_app_with(AppOptions {
-        clerk: Some(Box::new(|config| {
-            config.token_lifetime = Duration::from_secs(1)
-        })),
-        ..Default::default()
-    })
-    .await;
+    let app = spawn_app_with_token_lifetime(Duration::from_secs(1)).await;
     let clerk_user = app.clerk_user("Hand", "Shake", "hs@example.com").await;
     // A real browser: the provider's sign-in sets the cookies, redirects are followed.
     let browser = reqwest::Client::builder()

@@ -220,12 +220,7 @@ async fn signing_out_with_a_plain_form_revokes_the_session_and_clears_the_cookie
         .unwrap();
     assert_eq!(response.status(), 302);
     assert_eq!(response.headers()["location"], "/");
-    let cleared: Vec<String> = response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_owned())
-        .collect();
+    let cleared = crate::helpers::clerk::set_cookies(&response);
     assert!(
         cleared
             .iter()

@@ -98,6 +98,15 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
     spawn_app_on_with(db.pool, options).await
 }
 
+/// An app whose provider's session tokens live `lifetime` (Clerk's: 60 s).
+pub async fn spawn_app_with_token_lifetime(lifetime: Duration) -> TestApp {
+    spawn_app_with(AppOptions {
+        clerk: Some(Box::new(move |config| config.token_lifetime = lifetime)),
+        ..Default::default()
+    })
+    .await
+}
+
 /// Every app a test gets is built here: the provider, the app's configuration for it, and the
 /// app as `main` builds it, served on 127.0.0.1:0.
 pub async fn spawn_app_on_with(pool: PgPool, options: AppOptions) -> TestApp {

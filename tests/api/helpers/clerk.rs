@@ -159,3 +159,13 @@ pub fn updated_messages(provider: &clerk_emulator::Emulator) -> usize {
     ids.dedup();
     ids.len()
 }
+
+/// The `Set-Cookie` headers of a response, in order.
+pub fn set_cookies(response: &reqwest::Response) -> Vec<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok().map(str::to_owned))
+        .collect()
+}

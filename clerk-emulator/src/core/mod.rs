@@ -5,6 +5,7 @@
 mod events;
 mod persistence;
 mod public_api;
+mod seed;
 mod sessions;
 mod signing;
 mod startup;

@@ -115,7 +115,9 @@ async fn run(
         total: report.clerk_total,
     });
     let page_size = options.page_size.clamp(1, MAX_PAGE_SIZE);
-    let mut seen: HashSet<String> = HashSet::with_capacity(report.clerk_total as usize);
+    // Clerk's count only sizes the set: an absurd one must not become an absurd allocation.
+    let capacity = usize::try_from(report.clerk_total.min(1_000_000)).unwrap_or(0);
+    let mut seen: HashSet<String> = HashSet::with_capacity(capacity);
     let mut offset: u64 = 0;
     loop {
         let page = with_retries(policy, || api.list_users(page_size, offset))

@@ -1,5 +1,6 @@
 //! The warden binary: `warden` (or `warden serve`) runs the app; `warden migrate` only applies
-//! the migrations; `warden users set-role …` sets a role from the command line.
+//! the migrations; `warden users set-role …` sets a role from the command line; `warden users
+//! reconcile [--apply]` brings every user of an existing Clerk instance in.
 
 #[cfg(feature = "ssr")]
 #[tokio::main]

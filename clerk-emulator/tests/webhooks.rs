@@ -275,3 +275,31 @@ async fn duplicate_shuffle_and_delay_knobs() {
         "every message still delivered exactly once"
     );
 }
+
+#[tokio::test]
+async fn seeded_users_fire_no_webhook_but_keep_the_rules() {
+    let (rx, url) = Receiver::start(vec![]).await;
+    let run = common::spawn_with(|c| c.webhook_endpoints = vec![url]).await;
+    let seeded = run
+        .emulator
+        .seed_users((0..3).map(|i| clerk_emulator::NewUser {
+            email: format!("seed{i}@example.com"),
+            ..Default::default()
+        }))
+        .await
+        .unwrap();
+    assert_eq!(seeded.len(), 3);
+    assert!(seeded.windows(2).all(|w| w[0].created_at < w[1].created_at));
+    let duplicate = run
+        .emulator
+        .seed_users([clerk_emulator::NewUser {
+            email: "SEED1@example.com".into(),
+            ..Default::default()
+        }])
+        .await;
+    assert!(duplicate.is_err(), "emails stay unique");
+    idle(&run).await;
+    assert!(run.emulator.webhook_log().is_empty());
+    assert!(rx.received().is_empty());
+    assert_eq!(run.emulator.list_users().await.len(), 3);
+}

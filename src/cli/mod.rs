@@ -1,16 +1,23 @@
-//! The command line of the `warden` binary: `serve` (the default), `migrate`, `users set-role`.
+//! The command line of the `warden` binary: `serve` (the default), `migrate`, `users set-role`,
+//! `users reconcile`.
 //! Like the server, it sits on top: it puts the lower layers together and calls them.
 
+pub mod reconcile;
 pub mod set_role;
 
 use crate::config::Config;
 use crate::server::Application;
 
-pub const USAGE: &str = "usage: warden [serve | migrate | users set-role … | help]
+pub const USAGE: &str =
+    "usage: warden [serve | migrate | users set-role … | users reconcile … | help]
   serve      run the app (the default)
   migrate    apply the database migrations and exit
   users set-role (--email EMAIL | --clerk-id CLERK_ID) --role (admin|user) [--reason TEXT]
-             set a user's role (audited as \"cli\"); this is how the first admin comes to be";
+             set a user's role (audited as \"cli\"); this is how the first admin comes to be
+  users reconcile [--apply [--allow-mass-delete]]
+             bring every user of the Clerk instance in (same rules as the webhooks) and list
+             the users we hold that Clerk no longer has; --apply soft-deletes those (refused
+             when they are most of ours, unless --allow-mass-delete)";
 
 /// Runs the command `args` (without the program name) names.
 pub async fn run(args: &[String]) -> Result<(), String> {
@@ -34,7 +41,8 @@ pub async fn run(args: &[String]) -> Result<(), String> {
     }
 }
 
-/// `warden users …`: today only `set-role` (see README, "Admins and roles").
+/// `warden users …`: `set-role` (see README, "Admins and roles") and `reconcile` (README,
+/// "Bringing an existing Clerk instance in").
 async fn users_command(config: &Config, args: &[String]) -> Result<(), String> {
     match args.first().map(String::as_str) {
         Some("set-role") => {
@@ -46,7 +54,20 @@ async fn users_command(config: &Config, args: &[String]) -> Result<(), String> {
             println!("{done}");
             Ok(())
         }
-        _ => Err(format!("unknown users command\n{}", set_role::USAGE)),
+        Some("reconcile") => {
+            // Both checks come before the database opens: a typo costs nothing.
+            let parsed = reconcile::parse_reconcile(&args[1..])?;
+            let api = reconcile::clerk_api(config)?;
+            with_database(config, |pool| async move {
+                reconcile::run(&pool, &api, parsed).await
+            })
+            .await
+        }
+        _ => Err(format!(
+            "unknown users command\n{}\n{}",
+            set_role::USAGE,
+            reconcile::USAGE
+        )),
     }
 }
 

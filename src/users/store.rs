@@ -165,6 +165,16 @@ impl UserStore {
         )
     }
 
+    /// The Clerk ids of every active user, for a reconcile to compare with what Clerk lists
+    /// (ids only: at a million users the whole list is tens of megabytes, not gigabytes).
+    pub async fn active_clerk_ids(&self) -> Result<Vec<ClerkUserId>, UserError> {
+        Ok(
+            sqlx::query_scalar("SELECT clerk_user_id FROM users WHERE deleted_at IS NULL")
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+
     /// Active users, for pages that show a count.
     pub async fn count_active(&self) -> Result<i64, UserError> {
         Ok(

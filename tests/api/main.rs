@@ -9,5 +9,6 @@ mod auth;
 mod database;
 mod helpers;
 mod pages;
+mod reconcile;
 mod users;
 mod webhooks;

@@ -6,6 +6,7 @@ mod dev_browsers;
 mod events;
 mod persistence;
 mod public_api;
+mod seed;
 mod sessions;
 mod signing;
 mod startup;

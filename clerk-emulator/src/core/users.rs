@@ -37,6 +37,17 @@ impl Emulator {
         input: CreateUser,
         req: &ReqInfo,
     ) -> Result<User, ApiError> {
+        let user = self.insert_user(input)?;
+        self.fire(
+            "user.created",
+            serde_json::to_value(&user).unwrap_or_default(),
+            req,
+        );
+        Ok(user)
+    }
+
+    /// Creates the user with every rule of [`Emulator::op_create_user`] but fires no webhook.
+    pub(crate) fn insert_user(&self, input: CreateUser) -> Result<User, ApiError> {
         let emails: Vec<String> = input
             .email_addresses
             .iter()
@@ -162,12 +173,6 @@ impl Emulator {
         };
         st.users.push(user.clone());
         self.persist_logged(&st);
-        drop(st);
-        self.fire(
-            "user.created",
-            serde_json::to_value(&user).unwrap_or_default(),
-            req,
-        );
         Ok(user)
     }
 

@@ -20,6 +20,9 @@ use std::time::Duration;
 /// The `Clerk-API-Version` this client speaks (the one `@clerk/backend` 3.x sends).
 pub const API_VERSION: &str = "2026-05-12";
 
+/// The largest page `GET /v1/users` serves.
+pub const MAX_PAGE_SIZE: u32 = 500;
+
 #[derive(Clone)]
 pub struct ClerkApi {
     http: reqwest::Client,
@@ -118,6 +121,34 @@ impl ClerkApi {
     pub async fn get_user(&self, id: &ClerkUserId) -> Result<ClerkUser, ClerkApiError> {
         let url = format!("{}/users/{}", self.base, encode_segment(id.as_str()));
         self.send(self.http.get(url)).await
+    }
+
+    /// `GET /v1/users?order_by=+created_at&limit=…&offset=…`: one page of users, oldest first
+    /// (Clerk answers a bare array). The oldest-first order keeps offsets stable while users are
+    /// created during a walk: new ones join the end, so none is skipped for that reason.
+    pub async fn list_users(
+        &self,
+        limit: u32,
+        offset: u64,
+    ) -> Result<Vec<ClerkUser>, ClerkApiError> {
+        let url = format!("{}/users", self.base);
+        let query = [
+            ("order_by", "+created_at".to_owned()),
+            ("limit", limit.clamp(1, MAX_PAGE_SIZE).to_string()),
+            ("offset", offset.to_string()),
+        ];
+        self.send(self.http.get(url).query(&query)).await
+    }
+
+    /// `GET /v1/users/count`: how many users the instance has.
+    pub async fn count_users(&self) -> Result<u64, ClerkApiError> {
+        #[derive(Deserialize)]
+        struct TotalCount {
+            total_count: u64,
+        }
+        let url = format!("{}/users/count", self.base);
+        let count: TotalCount = self.send(self.http.get(url)).await?;
+        Ok(count.total_count)
     }
 
     /// `PATCH /v1/users/{id}/metadata`: deep-merges `public_metadata` into what Clerk has

@@ -81,8 +81,8 @@ pub async fn run(pool: &PgPool, api: &ClerkApi, args: ReconcileArgs) -> Result<(
             println!("{}", summary(&report));
             if report.failed > 0 {
                 return Err(format!(
-                    "{} users could not be applied (reasons above)",
-                    report.failed
+                    "{} could not be applied (reasons above)",
+                    count_of_users(report.failed)
                 ));
             }
             if report.mass_delete_refused {
@@ -132,7 +132,7 @@ impl Progress {
             }
             (Progress::Bar(None), _) => {}
             (Progress::Lines, ReconcileEvent::Started { total }) => {
-                eprintln!("reconcile: {total} users in Clerk");
+                eprintln!("reconcile: {} in Clerk", count_of_users(total));
             }
             (Progress::Lines, ReconcileEvent::Page { done, total }) => {
                 eprintln!("reconcile: {done}/{total} users");
@@ -151,7 +151,18 @@ impl Progress {
 }
 
 fn checking(candidates: usize) -> String {
-    format!("reconcile: checking {candidates} users of ours that Clerk did not list")
+    format!(
+        "reconcile: checking {} of ours that Clerk did not list",
+        count_of_users(candidates)
+    )
+}
+
+/// "1 user", "2 users": the counts people read most.
+fn count_of_users(count: impl TryInto<u64>) -> String {
+    match count.try_into().unwrap_or(u64::MAX) {
+        1 => "1 user".to_owned(),
+        n => format!("{n} users"),
+    }
 }
 
 /// The summary printed at the end (also after a run that stopped: what it did by then).
@@ -159,8 +170,9 @@ pub fn summary(report: &ReconcileReport) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "Reconciled {} users from Clerk ({} when the run began):",
-        report.seen, report.clerk_total
+        "Reconciled {} from Clerk ({} when the run began):",
+        count_of_users(report.seen),
+        report.clerk_total
     );
     let rows = [
         ("created", report.created, ""),
@@ -212,15 +224,15 @@ pub fn summary(report: &ReconcileReport) -> String {
     if report.mass_delete_refused {
         let _ = writeln!(
             out,
-            "Refused to soft-delete {} users, most of ours: check that CLERK_SECRET_KEY names \
+            "Refused to soft-delete {}, most of ours: check that CLERK_SECRET_KEY names \
              the right instance. To delete them anyway: --apply --allow-mass-delete",
-            report.missing.len()
+            count_of_users(report.missing.len())
         );
     } else if !report.applied && !report.missing.is_empty() {
         let _ = writeln!(
             out,
-            "Nothing was deleted. Rerun with --apply to soft-delete the {} users missing in Clerk.",
-            report.missing.len()
+            "Nothing was deleted. Rerun with --apply to soft-delete the {} missing in Clerk.",
+            count_of_users(report.missing.len())
         );
     }
     out.trim_end().to_owned()
@@ -259,6 +271,20 @@ mod tests {
         ] {
             assert!(parse_reconcile(&args(bad)).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn one_user_is_singular() {
+        let report = ReconcileReport {
+            clerk_total: 1,
+            seen: 1,
+            missing: missing(1),
+            ..ReconcileReport::default()
+        };
+        let text = summary(&report);
+        assert!(text.starts_with("Reconciled 1 user from Clerk"), "{text}");
+        assert!(text.contains("soft-delete the 1 user missing"), "{text}");
+        assert_eq!(count_of_users(2_usize), "2 users");
     }
 
     fn missing(n: usize) -> Vec<MissingUser> {

@@ -79,7 +79,7 @@ async fn the_command_reports_applies_and_fails_when_a_user_could_not_come_in() {
     assert!(!out.status.success(), "{stdout}\n{stderr}");
     assert!(stdout.contains("failed                  1"), "{stdout}");
     assert!(stdout.contains("the profile was rejected"), "{stdout}");
-    assert!(stderr.contains("1 users could not be applied"), "{stderr}");
+    assert!(stderr.contains("1 user could not be applied"), "{stderr}");
     assert_eq!(setup.active_rows().await, 3);
 }
 

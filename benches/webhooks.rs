@@ -170,6 +170,7 @@ async fn main() {
             outbox: None,
             maintenance: None,
             key_refetch_interval: None,
+            change_feed_retry: None,
         },
     )
     .await

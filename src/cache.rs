@@ -10,15 +10,18 @@
 //! with an older clock value, so the next read sees the newer tag generation and reloads.
 //!
 //! Tag generations older than the TTL are pruned: every entry that could be compared with them
-//! has expired by then. Cross-instance invalidation can later be added inside
-//! [`CacheTags::invalidate`] (e.g. a PostgreSQL `NOTIFY` that calls it on the other instances)
-//! without touching any caller.
+//! has expired by then.
+//!
+//! While the invalidations of other processes cannot reach this one (the change feed is down),
+//! the clock is *suspended*: every read goes to its loader and nothing is stored, since nothing
+//! would tell us when a stored value went stale. Resuming invalidates everything first, so a
+//! value loaded during the outage (its clock value is older) is never trusted afterwards.
 
 use moka::future::Cache;
 use std::collections::HashMap;
 use std::future::Future;
 use std::hash::Hash;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -60,6 +63,7 @@ pub struct CacheTags {
     everything_before: AtomicU64,
     generations: Mutex<HashMap<Tag, (u64, Instant)>>,
     keep_for: Duration,
+    suspended: AtomicBool,
 }
 
 impl CacheTags {
@@ -69,6 +73,7 @@ impl CacheTags {
             everything_before: AtomicU64::new(0),
             generations: Mutex::new(HashMap::new()),
             keep_for: ttl,
+            suspended: AtomicBool::new(false),
         })
     }
 
@@ -99,6 +104,25 @@ impl CacheTags {
         let generation = self.clock.fetch_add(1, Ordering::SeqCst) + 1;
         self.everything_before
             .fetch_max(generation, Ordering::SeqCst);
+    }
+
+    /// Stops serving and storing cached values until [`CacheTags::resume`]: for while
+    /// invalidations may be missed (the change feed from the database is down).
+    pub fn suspend(&self) {
+        self.suspended.store(true, Ordering::SeqCst);
+        self.invalidate_everything();
+    }
+
+    /// Trusts the cache again, from a clean slate: call it once invalidations flow again.
+    pub fn resume(&self) {
+        // Before clearing the flag: a load that began while suspended has an older clock value
+        // and is stale from here on.
+        self.invalidate_everything();
+        self.suspended.store(false, Ordering::SeqCst);
+    }
+
+    pub fn is_suspended(&self) -> bool {
+        self.suspended.load(Ordering::SeqCst)
     }
 
     fn is_fresh(&self, loaded_at: u64, tags: &[Tag]) -> bool {
@@ -156,6 +180,9 @@ where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<(V, Vec<Tag>), E>>,
     {
+        if self.tags.is_suspended() {
+            return load().await.map(|(value, _)| value);
+        }
         if let Some(entry) = self.entries.get(&key).await {
             if self.tags.is_fresh(entry.loaded_at, &entry.tags) {
                 return Ok(entry.value);
@@ -243,6 +270,38 @@ mod tests {
             2,
             "fresh again afterwards"
         );
+    }
+
+    #[tokio::test]
+    async fn a_suspended_clock_serves_nothing_cached_and_a_load_across_resume_is_stale() {
+        let tags = CacheTags::new(Duration::from_secs(60));
+        let cache = cache(&tags);
+        assert_eq!(load(&cache, 1, &[Tag::user(1)]).await, 1);
+        tags.suspend();
+        assert_eq!(
+            load(&cache, 2, &[Tag::user(1)]).await,
+            2,
+            "not the cached 1"
+        );
+        assert_eq!(
+            load(&cache, 3, &[Tag::user(1)]).await,
+            3,
+            "2 was not stored"
+        );
+        // A load that began before the feed came back stores a value nobody may trust.
+        tags.resume();
+        let racing = tags.clone();
+        let before_resume = cache
+            .get_or_load("k", || async move {
+                racing.suspend();
+                racing.resume();
+                Ok::<_, ()>((4, vec![Tag::user(1)]))
+            })
+            .await
+            .unwrap();
+        assert_eq!(before_resume, 4);
+        assert_eq!(load(&cache, 5, &[Tag::user(1)]).await, 5, "4 is stale");
+        assert_eq!(load(&cache, 6, &[Tag::user(1)]).await, 5, "cached again");
     }
 
     #[tokio::test]

@@ -31,6 +31,9 @@ pub struct Options {
     pub maintenance: Option<MaintenanceConfig>,
     /// The JWKS key store's minimum interval between fetches for unknown kids (default 5 s).
     pub key_refetch_interval: Option<Duration>,
+    /// How long the users change feed waits before listening again after it dropped (default
+    /// 1 s); the users cache is bypassed meanwhile.
+    pub change_feed_retry: Option<Duration>,
 }
 
 impl Default for Options {
@@ -41,6 +44,7 @@ impl Default for Options {
             outbox: Some(OutboxConfig::default()),
             maintenance: Some(MaintenanceConfig::default()),
             key_refetch_interval: None,
+            change_feed_retry: None,
         }
     }
 }
@@ -112,7 +116,11 @@ impl Application {
         }
         let session = clerk.session_verifier(options.key_refetch_interval)?;
         let state = AppState::new(config, pool, clerk, session);
-        let user_changes = state.users.follow_database_changes();
+        let user_changes = state.users.follow_database_changes_with(
+            options
+                .change_feed_retry
+                .unwrap_or(crate::users::changes::CHANGE_FEED_RETRY),
+        );
         // The outbox's state is all in the database, so stopping its worker between two rounds
         // loses nothing, and another instance's worker may run at the same time.
         let worker = options.outbox.map(|config| {

@@ -82,6 +82,8 @@ pub struct AppOptions {
     pub clerk: Option<ClerkConfigChange>,
     /// The session verifier's minimum interval between JWKS fetches for unknown kids.
     pub jwks_min_refetch: Option<Duration>,
+    /// How long the users change feed waits before listening again after it dropped.
+    pub change_feed_retry: Option<Duration>,
 }
 
 /// The app on 127.0.0.1:0 over a fresh database, with its own local Clerk provider.
@@ -128,13 +130,19 @@ pub async fn spawn_app_on_with(pool: PgPool, options: AppOptions) -> TestApp {
 
     let env = clerk_env(&clerk.emulator, &clerk.url, &base_url);
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let application = build_application(
+    let application = Application::build_with(
         test_config(&env),
-        &pool,
-        Some(listener),
-        options.jwks_min_refetch,
+        Options {
+            listener: Some(listener),
+            pool: Some(pool.clone()),
+            outbox: None,
+            maintenance: None,
+            key_refetch_interval: options.jwks_min_refetch,
+            change_feed_retry: options.change_feed_retry,
+        },
     )
-    .await;
+    .await
+    .expect("building the app");
     let state = application.state().clone();
     tokio::spawn(application.run_until(std::future::pending()));
     TestApp {
@@ -215,6 +223,7 @@ pub async fn build_application(
             outbox: None,
             maintenance: None,
             key_refetch_interval,
+            change_feed_retry: None,
         },
     )
     .await

@@ -1,6 +1,7 @@
 //! The users store (`warden::users`) against a real PostgreSQL: its writes and its cache.
 
 mod cache;
+mod feed;
 mod writes;
 
 use std::time::Duration;

@@ -12,8 +12,12 @@ use leptos::config::LeptosOptions;
 use sqlx::PgPool;
 use std::sync::Arc;
 
+/// Cloned for every request by each layer and handler that holds it, so a clone is one
+/// reference count, not one per service inside.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+pub struct Shared {
     pub config: Arc<Config>,
     pub pool: PgPool,
     pub users: UserStore,
@@ -41,14 +45,22 @@ impl AppState {
             .site_root(config.assets_dir.to_string_lossy().into_owned())
             .site_addr(config.site_addr)
             .build();
-        AppState {
+        AppState(Arc::new(Shared {
             config: Arc::new(config),
             pool,
             users,
             clerk: Arc::new(clerk),
             session: Arc::new(session),
             leptos_options,
-        }
+        }))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
     }
 }
 

@@ -6,6 +6,8 @@
 
 pub mod auth;
 pub mod components;
+#[cfg(feature = "ssr")]
+pub mod page_cache;
 pub mod pages;
 pub mod paths;
 #[cfg(feature = "ssr")]

@@ -1,6 +1,7 @@
 //! The one state every handler and server function shares. It lives with the pages because
 //! server functions read it from the Leptos context; the server builds it and hands it over.
 
+use crate::app::page_cache::PageCache;
 use crate::cache::CacheTags;
 use crate::clerk::context::ClerkContext;
 use crate::clerk::session::SessionVerifier;
@@ -24,6 +25,8 @@ pub struct Shared {
     pub clerk: Arc<ClerkContext>,
     pub session: Arc<SessionVerifier>,
     pub leptos_options: LeptosOptions,
+    /// Rendered pages of signed-in people, under their users' tags.
+    pub pages: PageCache,
 }
 
 impl AppState {
@@ -34,6 +37,7 @@ impl AppState {
         session: SessionVerifier,
     ) -> AppState {
         let cache = CacheTags::new(config.cache_ttl);
+        let pages = PageCache::new(cache.clone(), config.cache_max_entries, config.cache_ttl);
         let users = UserStore::new(
             pool.clone(),
             cache.clone(),
@@ -52,6 +56,7 @@ impl AppState {
             clerk: Arc::new(clerk),
             session: Arc::new(session),
             leptos_options,
+            pages,
         }))
     }
 }

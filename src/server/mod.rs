@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod maintenance;
+pub mod page_cache;
 pub mod routes;
 pub mod security;
 

@@ -26,7 +26,7 @@ use crate::app::state::AppState;
 use crate::app::style::STYLESHEET_PATH;
 use crate::app::{shell, App};
 use crate::clerk::context::LOCAL_PROVIDER_PATH;
-use crate::server::{auth, security};
+use crate::server::{auth, page_cache, security};
 use crate::webhooks::MAX_BODY_BYTES;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
@@ -65,6 +65,12 @@ pub fn page_access(path: &str) -> PageAccess {
     }
 }
 
+/// Pages whose every byte comes from the signed-in person's own row (and the path), so that a
+/// render can be kept under that row's tags. A page that shows anything else must not be here.
+pub fn is_kept_page(path: &str) -> bool {
+    path == "/profile"
+}
+
 /// Every route of the app, with its layers. `local_provider` is the development identity
 /// provider, mounted at `/__clerk` when the app runs without Clerk keys.
 pub fn router(state: AppState, local_provider: Option<clerk_emulator::Emulator>) -> Router {
@@ -87,6 +93,7 @@ pub fn router(state: AppState, local_provider: Option<clerk_emulator::Emulator>)
             shell(options.clone())
         })
         .fallback(assets::fallback)
+        .layer(from_fn_with_state(state.clone(), page_cache::layer))
         .layer(from_fn(security::server_fn_status))
         .layer(from_fn_with_state(state.clone(), auth::guard::layer))
         .layer(from_fn_with_state(state.clone(), auth::layer::layer))

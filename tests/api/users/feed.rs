@@ -12,7 +12,7 @@ use warden::users::changes::CHANGE_FEED_APPLICATION_NAME;
 
 /// Sets a role with plain SQL that fires no trigger, so no NOTIFY: only a bypassed (or
 /// flushed) cache can show it.
-async fn set_role_silently(pool: &PgPool, clerk_id: &str, role: &str) {
+pub(super) async fn set_role_silently(pool: &PgPool, clerk_id: &str, role: &str) {
     let mut tx = pool.begin().await.unwrap();
     sqlx::query("SET LOCAL session_replication_role = replica")
         .execute(&mut *tx)
@@ -28,7 +28,7 @@ async fn set_role_silently(pool: &PgPool, clerk_id: &str, role: &str) {
 }
 
 /// Ends the listening connection of this database's app, as a network failure would.
-async fn terminate_feed(pool: &PgPool) -> i64 {
+pub(super) async fn terminate_feed(pool: &PgPool) -> i64 {
     sqlx::query_scalar(
         "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity
          WHERE datname = current_database() AND application_name = $1) t",

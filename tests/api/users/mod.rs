@@ -2,6 +2,7 @@
 
 mod cache;
 mod feed;
+mod kept_pages;
 mod writes;
 
 use std::time::Duration;

@@ -1,0 +1,115 @@
+//! Rendered pages kept per user, under that user's cache tags.
+//!
+//! Rendering a page costs far more than everything else a signed-in request does: the verified
+//! token and the user's row are cached already, so the Leptos render was most of the profile
+//! page's time. A page whose every byte comes from the user's own row and the URL can be kept
+//! like the row itself: it carries the row's tags, so whatever invalidates the row (a role
+//! change here, the change feed for another process, the CLI or plain SQL) drops the page too,
+//! and while the change feed is down nothing is served from here at all.
+//!
+//! Which pages qualify is the router's decision; this only keeps them.
+
+use crate::cache::{CacheTags, Tag, TaggedCache};
+use crate::models::CurrentUser;
+use crate::users::current::Resolution;
+use axum::body::{Body, Bytes};
+use axum::http::{header, HeaderMap, Request, StatusCode};
+use axum::response::Response;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A page as it left the renderer: only complete, successful HTML answers are kept.
+#[derive(Debug)]
+struct RenderedPage {
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+/// Far above any page of the app; a body beyond it is an error, not a page.
+const MAX_KEPT_PAGE_BYTES: usize = 16 * 1024 * 1024;
+
+#[derive(Clone)]
+pub struct PageCache {
+    pages: TaggedCache<(crate::models::UserId, String), Arc<RenderedPage>>,
+}
+
+impl PageCache {
+    pub fn new(tags: Arc<CacheTags>, max_entries: u64, ttl: Duration) -> Self {
+        PageCache {
+            pages: TaggedCache::new(tags, max_entries, ttl),
+        }
+    }
+
+    /// The page `render` gives for `request`, signed in as `user`, from the cache when a render
+    /// for this user and path is still fresh.
+    ///
+    /// The renderer runs without the resolution the route guard made: that read happened
+    /// before this cache took its clock, so the page re-reads the user after it, and a change
+    /// committed in between makes the kept page stale rather than wrong.
+    pub async fn get_or_render<F, Fut>(
+        &self,
+        user: &CurrentUser,
+        mut request: Request<Body>,
+        render: F,
+    ) -> Response
+    where
+        F: FnOnce(Request<Body>) -> Fut,
+        Fut: Future<Output = Response>,
+    {
+        let key = (user.user_id, request.uri().path().to_owned());
+        let tags = vec![
+            Tag::user(user.user_id),
+            Tag::clerk_user(&user.clerk_user_id),
+        ];
+        let kept = self
+            .pages
+            .get_or_load(key, || async move {
+                request.extensions_mut().remove::<Resolution>();
+                keepable(render(request).await)
+                    .await
+                    .map(|page| (Arc::new(page), tags))
+            })
+            .await;
+        match kept {
+            Ok(page) => {
+                let mut response = Response::new(Body::from(page.body.clone()));
+                *response.headers_mut() = page.headers.clone();
+                response
+            }
+            Err(response) => response,
+        }
+    }
+
+    pub fn entry_count(&self) -> u64 {
+        self.pages.entry_count()
+    }
+}
+
+/// The page to keep, or the response as it is when it must not be kept.
+async fn keepable(response: Response) -> Result<RenderedPage, Response> {
+    let is_html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("text/html"));
+    if response.status() != StatusCode::OK
+        || !is_html
+        || response.headers().contains_key(header::SET_COOKIE)
+    {
+        return Err(response);
+    }
+    let (parts, body) = response.into_parts();
+    match axum::body::to_bytes(body, MAX_KEPT_PAGE_BYTES).await {
+        Ok(body) => Ok(RenderedPage {
+            headers: parts.headers,
+            body,
+        }),
+        Err(error) => {
+            tracing::error!(%error, "reading a rendered page failed");
+            let mut response = Response::new(Body::from("Something went wrong on our side."));
+            *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+            Err(response)
+        }
+    }
+}

@@ -84,15 +84,21 @@ pub fn router(state: AppState, local_provider: Option<clerk_emulator::Emulator>)
             post(webhooks::clerk_webhook).layer(DefaultBodyLimit::max(MAX_BODY_BYTES)),
         );
 
+    // The pages are a router of their own behind the session layers, so that a kept page is
+    // answered before anything of Leptos is touched (routing into a Leptos route clones its
+    // handler, options and all, for every request).
     let options = state.leptos_options.clone();
-    let session = Router::new()
-        .route(SIGN_IN_PATH, get(sign_in::sign_in))
-        .route(SYNC_PATH, get(sync::sync_users))
-        .route("/profile/data.json", get(export::download_my_data))
+    let pages = Router::new()
         .leptos_routes(&state, generate_route_list(App), move || {
             shell(options.clone())
         })
         .fallback(assets::fallback)
+        .with_state(state.clone());
+    let session = Router::new()
+        .route(SIGN_IN_PATH, get(sign_in::sign_in))
+        .route(SYNC_PATH, get(sync::sync_users))
+        .route("/profile/data.json", get(export::download_my_data))
+        .fallback_service(pages)
         .layer(from_fn_with_state(state.clone(), page_cache::layer))
         .layer(from_fn(security::server_fn_status))
         .layer(from_fn_with_state(state.clone(), auth::guard::layer))

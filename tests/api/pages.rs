@@ -87,6 +87,9 @@ async fn a_stopped_database_gives_503_pages_and_recovers() {
     let db = fresh_database_on(&cluster).await;
     let app = spawn_app_on(db.pool.clone()).await;
     assert_eq!(app.get_page("/").await.status(), 200);
+    for path in ["/livez", "/healthz", "/readyz"] {
+        assert_eq!(probe(&app, path).await, 200, "{path}");
+    }
     assert_eq!(
         app.client
             .get(app.url("/health"))
@@ -109,6 +112,17 @@ async fn a_stopped_database_gives_503_pages_and_recovers() {
     );
     let health = app.client.get(app.url("/health")).send().await.unwrap();
     assert_eq!(health.status(), 503);
+    assert_eq!(
+        probe(&app, "/readyz").await,
+        503,
+        "not ready without a database"
+    );
+    assert_eq!(probe(&app, "/livez").await, 200, "but alive");
+    assert_eq!(
+        probe(&app, "/healthz").await,
+        200,
+        "alive by its other name"
+    );
 
     cluster.start().await.expect("starting PostgreSQL again");
     let mut status = 0;
@@ -120,4 +134,15 @@ async fn a_stopped_database_gives_503_pages_and_recovers() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert_eq!(status, 200, "the app recovers when the database is back");
+    assert_eq!(probe(&app, "/readyz").await, 200, "ready again");
+}
+
+async fn probe(app: &crate::helpers::app::TestApp, path: &str) -> u16 {
+    let started = std::time::Instant::now();
+    let status = app.client.get(app.url(path)).send().await.unwrap().status();
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "{path} answers promptly"
+    );
+    status.as_u16()
 }

@@ -76,7 +76,10 @@ pub fn is_kept_page(path: &str) -> bool {
 pub fn router(state: AppState, local_provider: Option<clerk_emulator::Emulator>) -> Router {
     let public = Router::new()
         .route(STYLESHEET_PATH, get(assets::stylesheet))
-        .route("/health", get(health::health))
+        .route("/livez", get(health::live))
+        .route("/healthz", get(health::live))
+        .route("/readyz", get(health::ready))
+        .route("/health", get(health::ready))
         .route("/metrics", get(metrics::metrics))
         // Its own body limit: 413 above it.
         .route(

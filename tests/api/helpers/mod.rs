@@ -3,5 +3,6 @@
 pub mod app;
 pub mod clerk;
 pub mod database;
+pub mod metrics;
 pub mod outbox;
 pub mod webhooks;

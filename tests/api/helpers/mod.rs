@@ -1,6 +1,7 @@
 //! What the tests share, by concern.
 
 pub mod app;
+pub mod binary;
 pub mod clerk;
 pub mod database;
 pub mod metrics;

@@ -84,6 +84,9 @@ async fn requests_are_counted_by_matched_route_with_their_cache_lookups() {
     }
     let stray = format!("/no-such-page-{}", uuid::Uuid::new_v4().simple());
     assert_eq!(client.get(&stray).await.status(), 404);
+    let someone = uuid::Uuid::new_v4().to_string();
+    let admin_page = client.get(&format!("/admin/users/{someone}")).await;
+    assert_eq!(admin_page.status(), 403, "not an admin");
 
     let after = app.scrape().await;
     let grew = |name: &str, labels: &[(&str, &str)]| {
@@ -100,7 +103,11 @@ async fn requests_are_counted_by_matched_route_with_their_cache_lookups() {
     );
     assert!(grew("http_requests_total", &unmatched) >= 1.0, "{after}");
     assert!(
-        !after.contains(&stray),
+        grew("http_requests_total", &[("route", "/admin/users/{id}")]) >= 1.0,
+        "{after}"
+    );
+    assert!(
+        !after.contains(&stray) && !after.contains(&someone),
         "raw paths never become labels: {after}"
     );
     assert!(

@@ -128,9 +128,10 @@ impl Application {
             }
             None => None,
         };
-        let handle = match config.metrics.is_enabled() {
-            true => Some(metrics::recorder()?),
-            false => None,
+        let handle = if config.metrics.is_enabled() {
+            Some(metrics::recorder()?)
+        } else {
+            None
         };
         let (clerk, local) = clerk_context(&config).await?;
         if clerk.is_local_provider {

@@ -157,6 +157,15 @@ where
 {
     entries: Cache<K, Entry<V>>,
     tags: Arc<CacheTags>,
+    /// The `cache` label of its hit and miss counts.
+    name: &'static str,
+}
+
+/// Counts a lookup of cache `name`: `hit`, `miss` (stale entries included), or `bypass` while
+/// the clock is suspended.
+fn count_lookup(name: &'static str, result: &'static str) {
+    metrics::counter!("warden_cache_requests_total", "cache" => name, "result" => result)
+        .increment(1);
 }
 
 impl<K, V> TaggedCache<K, V>
@@ -164,13 +173,14 @@ where
     K: Hash + Eq + Clone + Send + Sync + 'static,
     V: Clone + Send + Sync + 'static,
 {
-    pub fn new(tags: Arc<CacheTags>, max_entries: u64, ttl: Duration) -> Self {
+    pub fn new(name: &'static str, tags: Arc<CacheTags>, max_entries: u64, ttl: Duration) -> Self {
         TaggedCache {
             entries: Cache::builder()
                 .max_capacity(max_entries)
                 .time_to_live(ttl)
                 .build(),
             tags,
+            name,
         }
     }
 
@@ -181,14 +191,17 @@ where
         Fut: Future<Output = Result<(V, Vec<Tag>), E>>,
     {
         if self.tags.is_suspended() {
+            count_lookup(self.name, "bypass");
             return load().await.map(|(value, _)| value);
         }
         if let Some(entry) = self.entries.get(&key).await {
             if self.tags.is_fresh(entry.loaded_at, &entry.tags) {
+                count_lookup(self.name, "hit");
                 return Ok(entry.value);
             }
             self.entries.invalidate(&key).await;
         }
+        count_lookup(self.name, "miss");
         let loaded_at = self.tags.now();
         let (value, tags) = load().await?;
         let entry = Entry {
@@ -210,7 +223,7 @@ mod tests {
     use super::*;
 
     fn cache(tags: &Arc<CacheTags>) -> TaggedCache<&'static str, u32> {
-        TaggedCache::new(tags.clone(), 100, Duration::from_secs(60))
+        TaggedCache::new("test", tags.clone(), 100, Duration::from_secs(60))
     }
 
     async fn load(cache: &TaggedCache<&'static str, u32>, value: u32, tags: &[Tag]) -> u32 {

@@ -11,7 +11,14 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[cfg(feature = "ssr")]
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    warden::server::init_tracing();
+    // Before anything else, so that every later line is written in the chosen format.
+    match warden::config::log_format(&warden::config::env_lookup) {
+        Ok(format) => warden::server::init_tracing(format),
+        Err(error) => {
+            eprintln!("warden: {error}");
+            return std::process::ExitCode::FAILURE;
+        }
+    }
     let args: Vec<String> = std::env::args().skip(1).collect();
     match warden::cli::run(&args).await {
         Ok(()) => std::process::ExitCode::SUCCESS,

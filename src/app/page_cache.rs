@@ -37,7 +37,7 @@ pub struct PageCache {
 impl PageCache {
     pub fn new(tags: Arc<CacheTags>, max_entries: u64, ttl: Duration) -> Self {
         PageCache {
-            pages: TaggedCache::new(tags, max_entries, ttl),
+            pages: TaggedCache::new("pages", tags, max_entries, ttl),
         }
     }
 

@@ -7,8 +7,11 @@
 //! this module only reads the environment into them.
 
 mod clerk;
+mod ops;
 #[cfg(test)]
 mod tests;
+
+pub use ops::{log_format, LogFormat, MetricsConfig};
 
 use crate::clerk::settings::ClerkSettings;
 use crate::db::DatabaseConfig;
@@ -43,6 +46,10 @@ pub struct Config {
     /// `LOCAL_CLERK_INSTANCE=development`: the local provider plays a development instance
     /// (`pk_test_`, development browsers) instead of a production one.
     pub local_clerk_development: bool,
+    /// `LOG_FORMAT` (read again by `main` before anything else, to set up logging).
+    pub log_format: LogFormat,
+    /// `METRICS_ADDR` and `METRICS_TOKEN`.
+    pub metrics: MetricsConfig,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -66,7 +73,7 @@ const PROJECT_DIR: &str = env!("CARGO_MANIFEST_DIR");
 
 impl Config {
     pub fn from_env() -> Result<Config, ConfigError> {
-        Self::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
+        Self::from_lookup(env_lookup)
     }
 
     /// Reads the configuration through `lookup`, so that tests need not touch the process
@@ -168,6 +175,8 @@ impl Config {
                 ))
             }
         };
+        let log_format = log_format(&lookup)?;
+        let metrics = ops::metrics_config(&lookup, site_addr)?;
         Ok(Config {
             env,
             site_addr,
@@ -181,8 +190,15 @@ impl Config {
             cache_ttl: Duration::from_secs(cache_ttl_seconds),
             local_clerk_token_lifetime: Duration::from_secs(local_clerk_token_seconds),
             local_clerk_development,
+            log_format,
+            metrics,
         })
     }
+}
+
+/// A variable of the process environment; blank counts as unset.
+pub fn env_lookup(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
 /// `scheme://host[:port]` with nothing after it, normalised (no trailing slash).

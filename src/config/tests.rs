@@ -125,3 +125,45 @@ fn a_bad_database_url_never_echoes_the_password() {
     assert_eq!(error.var, "DATABASE_URL");
     assert!(!error.to_string().contains("s3cr3t-pw"), "{error}");
 }
+
+#[test]
+fn log_format_is_human_by_default_json_on_request_and_checked() {
+    assert_eq!(config(&[]).unwrap().log_format, LogFormat::Human);
+    assert_eq!(
+        config(&[("LOG_FORMAT", "json")]).unwrap().log_format,
+        LogFormat::Json
+    );
+    let error = config(&[("LOG_FORMAT", "yaml")]).unwrap_err();
+    assert_eq!(error.var, "LOG_FORMAT");
+    assert!(error.to_string().contains("json"), "{error}");
+}
+
+#[test]
+fn metrics_are_off_unless_an_address_or_a_token_is_set() {
+    assert!(!config(&[]).unwrap().metrics.is_enabled());
+    let config_with = |vars: &[(&str, &str)]| config(vars).unwrap().metrics;
+    let metrics = config_with(&[("METRICS_ADDR", "127.0.0.1:9100")]);
+    assert_eq!(metrics.addr.unwrap().to_string(), "127.0.0.1:9100");
+    assert!(metrics.token.is_none());
+    let metrics = config_with(&[("METRICS_TOKEN", "0123456789abcdef-token")]);
+    assert_eq!(metrics.token.unwrap().expose(), "0123456789abcdef-token");
+}
+
+#[test]
+fn bad_metrics_settings_name_the_variable_and_never_echo_the_token() {
+    let error = config(&[("METRICS_ADDR", "localhost:9100")]).unwrap_err();
+    assert_eq!(error.var, "METRICS_ADDR");
+    let error = config(&[
+        ("LEPTOS_SITE_ADDR", "127.0.0.1:3000"),
+        ("METRICS_ADDR", "127.0.0.1:3000"),
+    ])
+    .unwrap_err();
+    assert_eq!(error.var, "METRICS_ADDR");
+    for token in ["short-s3cret", "has a space in it, s3cret"] {
+        let error = config(&[("METRICS_TOKEN", token)]).unwrap_err();
+        assert_eq!(error.var, "METRICS_TOKEN");
+        assert!(!error.to_string().contains("s3cret"), "{error}");
+    }
+    let config = config(&[("METRICS_TOKEN", "0123456789abcdef-s3cret")]).unwrap();
+    assert!(!format!("{config:?}").contains("s3cret"));
+}

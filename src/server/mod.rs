@@ -3,10 +3,14 @@
 //! `main` and for the tests alike.
 
 pub mod auth;
+pub mod logs;
 pub mod maintenance;
+pub mod metrics;
 pub mod page_cache;
 pub mod routes;
 pub mod security;
+
+pub use logs::init_tracing;
 
 use crate::app::state::AppState;
 use crate::clerk::context::{ClerkContext, LocalProvider, LocalProviderSettings};
@@ -15,7 +19,7 @@ use crate::config::Config;
 use crate::db::Database;
 use crate::sync::outbox::{Outbox, OutboxConfig, OutboxWorker};
 use maintenance::MaintenanceConfig;
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -60,6 +64,14 @@ pub struct Application {
     user_changes: JoinHandle<()>,
     maintenance: Option<JoinHandle<()>>,
     worker: Option<OutboxWorker>,
+    metrics: Option<MetricsListener>,
+}
+
+/// The listener of `METRICS_ADDR` and what it serves.
+struct MetricsListener {
+    listener: TcpListener,
+    port: u16,
+    router: axum::Router,
 }
 
 impl Application {
@@ -108,6 +120,20 @@ impl Application {
             .local_addr()
             .map_err(|error| format!("the listener has no address: {error}"))?
             .port();
+        let metrics_listener = match config.metrics.addr {
+            Some(addr) => {
+                let listener = TcpListener::bind(addr)
+                    .await
+                    .map_err(|error| format!("cannot listen on {addr} (METRICS_ADDR): {error}"))?;
+                Some(listener)
+            }
+            None => None,
+        };
+        let handle = if config.metrics.is_enabled() {
+            Some(metrics::recorder()?)
+        } else {
+            None
+        };
         let (clerk, local) = clerk_context(&config).await?;
         if clerk.is_local_provider {
             tracing::warn!(
@@ -130,7 +156,18 @@ impl Application {
         let maintenance = options
             .maintenance
             .map(|config| maintenance::spawn(state.pool.clone(), config));
-        let router = routes::router(state.clone(), local.map(|local| local.emulator));
+        let metrics = match (metrics_listener, &handle) {
+            (Some(listener), Some(handle)) => Some(MetricsListener {
+                port: listener
+                    .local_addr()
+                    .map_err(|error| format!("the metrics listener has no address: {error}"))?
+                    .port(),
+                listener,
+                router: routes::metrics::listener_router(state.clone(), handle.clone()),
+            }),
+            _ => None,
+        };
+        let router = routes::router(state.clone(), local.map(|local| local.emulator), handle);
         Ok(Assembled {
             listener,
             port,
@@ -139,6 +176,7 @@ impl Application {
             user_changes,
             maintenance,
             worker,
+            metrics,
         })
     }
 
@@ -150,22 +188,48 @@ impl Application {
         &self.state
     }
 
+    /// The port of the metrics listener, when `METRICS_ADDR` is set.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().map(|metrics| metrics.port)
+    }
+
     /// Serves until Ctrl-C or SIGTERM.
     pub async fn run_until_stopped(self) -> Result<(), String> {
         self.run_until(shutdown_signal()).await
     }
 
-    /// Serves until `shutdown` completes: in-flight requests finish, then the worker stops
-    /// between two jobs, and the local PostgreSQL (if this process started it) stops last.
+    /// Serves until `shutdown` completes: in-flight requests finish, then the metrics listener
+    /// and the worker stop (the worker between two jobs), and the local PostgreSQL (if this
+    /// process started it) stops last.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), String> {
         tracing::info!("listening on {}", self.state.config.app_origin);
+        // Dropping `stop_metrics` tells the metrics listener to stop: it keeps answering while
+        // the main listener drains, so a scrape can watch the shutdown.
+        let (stop_metrics, mut metrics_stopped) = tokio::sync::watch::channel(());
+        let metrics = self.metrics.map(|metrics| {
+            tracing::info!(port = metrics.port, "serving /metrics on its own listener");
+            let stopped = async move { while metrics_stopped.changed().await.is_ok() {} };
+            tokio::spawn(
+                axum::serve(metrics.listener, metrics.router)
+                    .with_graceful_shutdown(stopped)
+                    .into_future(),
+            )
+        });
         let served = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)
             .await
             .map_err(|error| format!("server error: {error}"));
+        drop(stop_metrics);
+        if let Some(metrics) = metrics {
+            match metrics.await {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => tracing::error!(%error, "the metrics listener failed"),
+                Err(error) => tracing::error!(%error, "the metrics listener ended badly"),
+            }
+        }
         if let Some(worker) = self.worker {
             worker.shutdown().await;
         }
@@ -187,6 +251,7 @@ struct Assembled {
     user_changes: JoinHandle<()>,
     maintenance: Option<JoinHandle<()>>,
     worker: Option<OutboxWorker>,
+    metrics: Option<MetricsListener>,
 }
 
 impl Assembled {
@@ -200,6 +265,7 @@ impl Assembled {
             user_changes: self.user_changes,
             maintenance: self.maintenance,
             worker: self.worker,
+            metrics: self.metrics,
         }
     }
 }
@@ -221,13 +287,6 @@ async fn clerk_context(config: &Config) -> Result<(ClerkContext, Option<LocalPro
             Ok((local.context.clone(), Some(local)))
         }
     }
-}
-
-pub fn init_tracing() {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,warden=info,sqlx=warn,tower_http=warn"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
 }
 
 async fn shutdown_signal() {

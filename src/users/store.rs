@@ -61,7 +61,7 @@ pub struct LockedUser {
 impl UserStore {
     pub fn new(pool: PgPool, tags: Arc<CacheTags>, max_entries: u64, ttl: Duration) -> Self {
         UserStore {
-            cache: TaggedCache::new(tags.clone(), max_entries, ttl),
+            cache: TaggedCache::new("users", tags.clone(), max_entries, ttl),
             pool,
             tags,
         }

@@ -1,9 +1,9 @@
 //! Every route of the app, in two groups with their layers, and the access each page needs.
 //! This file is the one place that says which path gets which treatment.
 //!
-//! - **public**: server-to-server and static routes (webhooks, health, metrics, the
-//!   stylesheet). No Clerk session is read and no same-origin check applies: Svix signs the
-//!   webhooks, and the rest changes nothing.
+//! - **public**: server-to-server and static routes (webhooks, the probes, the stylesheet, and
+//!   `/metrics` when `METRICS_TOKEN` is set, behind that token). No Clerk session is read and
+//!   no same-origin check applies: Svix signs the webhooks, and the rest changes nothing.
 //! - **session**: what people's browsers use (pages, server functions, sign-in, the sync route,
 //!   the export, `public/` files and the 404 page). Each request gets its Clerk auth state
 //!   (`auth::layer`), writes must come from our own origin, and pages are guarded by
@@ -11,7 +11,8 @@
 //! - the local identity provider of development mode, mounted outside every layer: it stands
 //!   in for clerk.com, which sets its own headers.
 //!
-//! Around both groups: request id, trace, timeout, catch-panic and security headers.
+//! Around both groups: request id, trace (a span per request, see `server::logs`), request
+//! metrics (when metrics are on), timeout, catch-panic and security headers.
 
 pub mod assets;
 pub mod export;
@@ -26,6 +27,7 @@ use crate::app::state::AppState;
 use crate::app::style::STYLESHEET_PATH;
 use crate::app::{shell, App};
 use crate::clerk::context::LOCAL_PROVIDER_PATH;
+use crate::server::logs::RequestSpan;
 use crate::server::{auth, page_cache, security};
 use crate::webhooks::MAX_BODY_BYTES;
 use axum::extract::DefaultBodyLimit;
@@ -34,6 +36,7 @@ use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::{get, post};
 use axum::Router;
 use leptos_axum::{generate_route_list, LeptosRoutes};
+use metrics_exporter_prometheus::PrometheusHandle;
 use std::time::Duration;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -72,35 +75,58 @@ pub fn is_kept_page(path: &str) -> bool {
 }
 
 /// Every route of the app, with its layers. `local_provider` is the development identity
-/// provider, mounted at `/__clerk` when the app runs without Clerk keys.
-pub fn router(state: AppState, local_provider: Option<clerk_emulator::Emulator>) -> Router {
-    let public = Router::new()
+/// provider, mounted at `/__clerk` when the app runs without Clerk keys; `metrics` is the
+/// recorder when metrics are on.
+pub fn router(
+    state: AppState,
+    local_provider: Option<clerk_emulator::Emulator>,
+    metrics: Option<PrometheusHandle>,
+) -> Router {
+    let mut public = Router::new()
         .route(STYLESHEET_PATH, get(assets::stylesheet))
         .route("/livez", get(health::live))
         .route("/healthz", get(health::live))
         .route("/readyz", get(health::ready))
-        .route("/health", get(health::ready))
-        .route("/metrics", get(metrics::metrics))
+        .route("/health", get(health::health))
         // Its own body limit: 413 above it.
         .route(
             webhooks::WEBHOOK_PATH,
             post(webhooks::clerk_webhook).layer(DefaultBodyLimit::max(MAX_BODY_BYTES)),
         );
+    if let (Some(handle), Some(token)) = (&metrics, &state.config.metrics.token) {
+        public = public.merge(metrics::with_token(
+            state.clone(),
+            handle.clone(),
+            token.clone(),
+        ));
+    }
 
     // The pages are a router of their own behind the session layers, so that a kept page is
     // answered before anything of Leptos is touched (routing into a Leptos route clones its
     // handler, options and all, for every request).
+    // Each of their paths is still a route here, so that logs and metrics name the matched
+    // route (`/admin/users/{id}`, not the raw path).
     let options = state.leptos_options.clone();
+    let page_routes = generate_route_list(App);
+    let page_paths: Vec<String> = page_routes
+        .iter()
+        .map(|route| route.path().to_owned())
+        .chain(leptos::server_fn::axum::server_fn_paths().map(|(path, _)| path.to_owned()))
+        .collect();
     let pages = Router::new()
-        .leptos_routes(&state, generate_route_list(App), move || {
-            shell(options.clone())
-        })
+        .leptos_routes(&state, page_routes, move || shell(options.clone()))
         .fallback(assets::fallback)
         .with_state(state.clone());
-    let session = Router::new()
+    // A `Router` cannot be a route's service itself; this wrapper changes nothing else.
+    let pages = tower::ServiceExt::map_request(pages, |request: axum::extract::Request| request);
+    let mut session = Router::new()
         .route(SIGN_IN_PATH, get(sign_in::sign_in))
         .route(SYNC_PATH, get(sync::sync_users))
-        .route("/profile/data.json", get(export::download_my_data))
+        .route("/profile/data.json", get(export::download_my_data));
+    for path in page_paths {
+        session = session.route_service(&path, pages.clone());
+    }
+    let session = session
         .fallback_service(pages)
         .layer(from_fn_with_state(state.clone(), page_cache::layer))
         .layer(from_fn(security::server_fn_status))
@@ -118,9 +144,15 @@ pub fn router(state: AppState, local_provider: Option<clerk_emulator::Emulator>)
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),
-        ))
+        ));
+    // Outside the timeout and the panic catcher, so that their 408s and 500s are counted too.
+    let router = match metrics {
+        Some(_) => router.layer(from_fn(crate::server::metrics::track_requests)),
+        None => router,
+    };
+    let router = router
         .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(RequestSpan))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid));
     let router = match local_provider {
         Some(emulator) => router.nest_service(LOCAL_PROVIDER_PATH, emulator.router()),

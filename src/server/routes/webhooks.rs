@@ -24,14 +24,21 @@ pub async fn clerk_webhook(
     };
     let verified = match verifier.verify(&headers, &body, now_secs()) {
         Ok(verified) => verified,
-        Err(rejection) => return reject(rejection.to_string(), None),
+        Err(rejection) => {
+            count("unverified", "rejected");
+            return reject(rejection.to_string(), None);
+        }
     };
     let svix_id = verified.svix_id.as_str();
     let (event_type, event) = match parse_event(&body, verified.timestamp) {
         Ok(parsed) => parsed,
-        Err(error) => return reject(error.to_string(), Some(svix_id)),
+        Err(error) => {
+            count("unparsed", "rejected");
+            return reject(error.to_string(), Some(svix_id));
+        }
     };
     let Some(event) = event else {
+        count(&event_type, "ignored");
         tracing::info!(
             svix_id,
             event_type,
@@ -41,6 +48,7 @@ pub async fn clerk_webhook(
     };
     match process(&state.pool, &state.users, svix_id, &event_type, &event).await {
         Ok(applied) => {
+            count(&event_type, applied.outcome.as_str());
             tracing::info!(
                 svix_id,
                 event_type,
@@ -52,8 +60,22 @@ pub async fn clerk_webhook(
         }
         // 503 when the database is unreachable, an opaque 500 otherwise; the cause is logged
         // by the conversion. Either way Svix retries.
-        Err(error) => AppError::from(error).into_response(),
+        Err(error) => {
+            count(&event_type, "failed");
+            AppError::from(error).into_response()
+        }
     }
+}
+
+/// Counts a delivery by event type and what came of it. Event types are Clerk's (only a
+/// verified body is read for one), so the label stays bounded.
+fn count(event_type: &str, outcome: &'static str) {
+    metrics::counter!(
+        "warden_webhook_events_total",
+        "event_type" => event_type.to_owned(),
+        "outcome" => outcome
+    )
+    .increment(1);
 }
 
 fn reject(reason: String, svix_id: Option<&str>) -> Response {

@@ -83,14 +83,23 @@ impl Outbox {
     }
 
     async fn deliver(&self, job: Job) -> Result<(), sqlx::Error> {
+        let outcome = self.attempt(job).await?;
+        metrics::counter!("warden_outbox_delivery_attempts_total", "outcome" => outcome)
+            .increment(1);
+        Ok(())
+    }
+
+    /// Delivers one job; returns what became of the attempt: `delivered` (Clerk took the
+    /// write), `retry`, `parked` or `dropped`.
+    async fn attempt(&self, job: Job) -> Result<&'static str, sqlx::Error> {
         // The current row, not a payload: the job delivers whatever the database holds now.
         let target = match self.users.get_stored(job.user_id).await? {
             Some(target) if !target.is_deleted() => target,
             _ => {
                 tracing::info!(job = job.id, user = %job.user_id, "outbox job dropped: the user was deleted");
-                return self
-                    .finish(&job, "dropped", Some("the user was deleted"))
-                    .await;
+                self.finish(&job, "dropped", Some("the user was deleted"))
+                    .await?;
+                return Ok("dropped");
             }
         };
         let metadata = metadata_for(job.user_id, target.role);
@@ -99,10 +108,12 @@ impl Outbox {
             .merge_public_metadata(&target.clerk_user_id, metadata)
             .await
         {
-            Ok(_) => self.succeed(&job).await,
+            Ok(_) => self.succeed(&job).await.map(|()| "delivered"),
             Err(error) if error.status() == Some(404) => {
                 tracing::info!(job = job.id, clerk_user = %target.clerk_user_id, "outbox job dropped: Clerk no longer has the user");
-                self.finish(&job, "dropped", Some(&error.to_string())).await
+                self.finish(&job, "dropped", Some(&error.to_string()))
+                    .await
+                    .map(|()| "dropped")
             }
             Err(error) if error.is_retryable() && job.attempts < self.config.max_attempts => {
                 let delay = self.config.retry_delay(job.attempts, &error);
@@ -119,12 +130,14 @@ impl Outbox {
                 .bind(delay.as_secs_f64())
                 .execute(&self.pool)
                 .await?;
-                Ok(())
+                Ok("retry")
             }
             Err(error) => {
                 tracing::error!(job = job.id, clerk_user = %target.clerk_user_id, attempt = job.attempts,
                     %error, trace_id = error.trace_id(), "metadata write parked: needs attention");
-                self.finish(&job, "parked", Some(&error.to_string())).await
+                self.finish(&job, "parked", Some(&error.to_string()))
+                    .await
+                    .map(|()| "parked")
             }
         }
     }

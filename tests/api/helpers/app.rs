@@ -84,6 +84,8 @@ pub struct AppOptions {
     pub jwks_min_refetch: Option<Duration>,
     /// How long the users change feed waits before listening again after it dropped.
     pub change_feed_retry: Option<Duration>,
+    /// More of the app's environment (`METRICS_TOKEN`, …), over the test defaults.
+    pub env: Vec<(&'static str, String)>,
 }
 
 /// The app on 127.0.0.1:0 over a fresh database, with its own local Clerk provider.
@@ -128,7 +130,13 @@ pub async fn spawn_app_on_with(pool: PgPool, options: AppOptions) -> TestApp {
         .await
         .expect("starting the local Clerk provider");
 
-    let env = clerk_env(&clerk.emulator, &clerk.url, &base_url);
+    let mut env = clerk_env(&clerk.emulator, &clerk.url, &base_url);
+    env.extend(
+        options
+            .env
+            .iter()
+            .map(|(key, value)| (key.to_string(), value.clone())),
+    );
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let application = Application::build_with(
         test_config(&env),

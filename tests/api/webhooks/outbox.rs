@@ -5,6 +5,7 @@
 use crate::helpers::app::spawn_app;
 use crate::helpers::clerk::{clerk_metadata, new_user, updated_messages};
 use crate::helpers::database::count;
+use crate::helpers::metrics::{sample, spawn_app_with_metrics};
 use crate::helpers::outbox::{eventually, fast_outbox, job_counts, settle, start_worker, WAIT};
 use crate::helpers::webhooks::row;
 use serde_json::json;
@@ -121,7 +122,8 @@ async fn the_outbox_drains_after_clerk_fails_and_rate_limits() {
 
 #[tokio::test]
 async fn a_job_that_keeps_failing_is_parked_and_visible() {
-    let app = spawn_app().await;
+    let app = spawn_app_with_metrics().await;
+    let before = app.scrape().await;
     let provider = app.emulator();
     let user = provider
         .create_user(new_user("park@example.com", "Parker", json!({})))
@@ -143,16 +145,23 @@ async fn a_job_that_keeps_failing_is_parked_and_visible() {
     worker.shutdown().await;
     let attempts = count(&app.pool, "SELECT attempts::bigint FROM metadata_outbox").await;
     assert_eq!(attempts, 3);
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.scrape().await;
     assert!(metrics.contains("\nwarden_outbox_parked 1\n"), "{metrics}");
+    let attempts = |text: &str, outcome: &str| {
+        sample(
+            text,
+            "warden_outbox_delivery_attempts_total",
+            &[("outcome", outcome)],
+        )
+    };
+    assert!(
+        attempts(&metrics, "retry") - attempts(&before, "retry") >= 2.0,
+        "{metrics}"
+    );
+    assert!(
+        attempts(&metrics, "parked") - attempts(&before, "parked") >= 1.0,
+        "{metrics}"
+    );
     // Clerk recovers; a new change for the user gets a new job, which delivers.
     provider.faults().set_bapi_failures(0, 500);
     let db_user = row(&app.pool, &user.id).await.unwrap();

@@ -164,6 +164,10 @@ async fn run() -> Result<(), String> {
             "NOT met"
         }
     );
+    println!(
+        "bench-row|admin user list at {users} users, worst shape|p99 {:.2} ms||goal ≤ 20 ms",
+        ms(worst)
+    );
     pool.close().await;
     let _ = cluster.stop().await;
     Ok(())

@@ -8,7 +8,7 @@
 //! 3. alternates `wrk` runs against the two (`PROFILE_BENCH_RUNS`, default 3, of
 //!    `PROFILE_BENCH_SECONDS`, default 10, at 64 connections) and prints each run and the medians;
 //! 4. prints the app's resident memory idle (before the load) and peak (after it), and the time
-//!    from spawning the binary to its first 200 on `/health`, the median of three starts.
+//!    from spawning the binary to its first 200 on `/readyz`, the median of three starts.
 //!
 //! `wrk` must be on PATH (`scripts/bench` installs it).
 
@@ -97,6 +97,26 @@ async fn main() {
             .iter()
             .map(|d| format!("{:.0} ms", d.as_secs_f64() * 1e3))
             .collect::<Vec<_>>()
+    );
+    // One line each for `scripts/bench`'s table: what | figure | ceiling | verdict.
+    println!(
+        "bench-row|signed-in `GET /profile`, cache warm, {CONNECTIONS} connections|{:.0} req/s, p50 {:.2} ms, p99 {:.2} ms|bare axum, same {} bytes: {:.0} req/s, p99 {:.2} ms|{:.2} (goal ≥ 0.5, p99 ≤ 5 ms)",
+        profile.requests_per_second,
+        profile.p50_ms,
+        profile.p99_ms,
+        body.len(),
+        bare.requests_per_second,
+        bare.p99_ms,
+        profile.requests_per_second / bare.requests_per_second,
+    );
+    println!(
+        "bench-row|memory, idle / peak under that load|{:.1} MB / {:.1} MB||goal ≤ 64 / ≤ 150 MB",
+        idle_kib as f64 / 1024.0,
+        peak_kib as f64 / 1024.0
+    );
+    println!(
+        "bench-row|start-up to ready (spawn to first 200 on `/readyz`)|{:.0} ms (median of 3)||",
+        median(&starts).as_secs_f64() * 1e3
     );
     let non_2xx = profile_runs.iter().map(|r| r.non_2xx).sum::<u64>();
     assert_eq!(non_2xx, 0, "every profile response was a 200");

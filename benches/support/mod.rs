@@ -92,7 +92,7 @@ impl Setup {
         ]
     }
 
-    /// The release binary, started and answering `/health`.
+    /// The release binary, started and answering `/readyz`.
     pub async fn spawn_app(&self, extra_env: &[(&str, &str)]) -> AppProcess {
         let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_warden"));
         command
@@ -164,7 +164,7 @@ impl AppProcess {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let ready = client
-                .get(format!("{}/health", self.base_url))
+                .get(format!("{}/readyz", self.base_url))
                 .send()
                 .await
                 .is_ok_and(|response| response.status() == 200);

@@ -15,8 +15,8 @@
 mod support;
 
 use std::time::{Duration, Instant};
-use support::wrk::{self, WrkRun};
 use support::median;
+use support::wrk::{self, WrkRun};
 
 const CONNECTIONS: u32 = 64;
 
@@ -55,10 +55,7 @@ async fn main() {
 
     let idle_kib = app.resident_kib();
     let profile_url = format!("{}/profile", app.base_url);
-    let headers = [
-        format!("cookie: {cookie}"),
-        "accept: text/html".to_owned(),
-    ];
+    let headers = [format!("cookie: {cookie}"), "accept: text/html".to_owned()];
     let mut profile_runs: Vec<WrkRun> = Vec::new();
     let mut ceiling_runs: Vec<WrkRun> = Vec::new();
     // Warm both, untimed.

@@ -67,11 +67,20 @@ impl Setup {
         let config = self.clerk.emulator.config();
         let url = &self.clerk.url;
         vec![
-            ("APP_ORIGIN".into(), format!("http://127.0.0.1:{}", self.port)),
-            ("LEPTOS_SITE_ADDR".into(), format!("127.0.0.1:{}", self.port)),
+            (
+                "APP_ORIGIN".into(),
+                format!("http://127.0.0.1:{}", self.port),
+            ),
+            (
+                "LEPTOS_SITE_ADDR".into(),
+                format!("127.0.0.1:{}", self.port),
+            ),
             ("DATABASE_URL".into(), self.cluster.url(&self.database)),
             ("CLERK_SECRET_KEY".into(), config.secret_key.clone()),
-            ("CLERK_PUBLISHABLE_KEY".into(), config.publishable_key.clone()),
+            (
+                "CLERK_PUBLISHABLE_KEY".into(),
+                config.publishable_key.clone(),
+            ),
             ("CLERK_API_URL".into(), url.clone()),
             ("CLERK_PROXY_URL".into(), url.clone()),
             ("CLERK_SIGN_IN_URL".into(), format!("{url}/sign-in")),
@@ -124,7 +133,10 @@ impl Setup {
             .build()
             .expect("a client");
         let synced = client
-            .get(format!("{}/api/clerk/syncUsers?redirect_url=/", app.base_url))
+            .get(format!(
+                "{}/api/clerk/syncUsers?redirect_url=/",
+                app.base_url
+            ))
             .header("cookie", &cookie)
             .header("accept", "text/html")
             .send()
@@ -212,7 +224,9 @@ pub async fn serve_static(body: String) -> String {
     let body: &'static str = Box::leak(body.into_boxed_str());
     let router = axum::Router::new().route(
         "/",
-        axum::routing::get(move || async move { ([(CONTENT_TYPE, "text/html; charset=utf-8")], body) }),
+        axum::routing::get(
+            move || async move { ([(CONTENT_TYPE, "text/html; charset=utf-8")], body) },
+        ),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

@@ -4,7 +4,10 @@ use std::process::Command;
 
 pub fn require() {
     let found = Command::new("wrk").arg("--version").output().is_ok();
-    assert!(found, "wrk is not on PATH: run scripts/bench, or apt-get install wrk");
+    assert!(
+        found,
+        "wrk is not on PATH: run scripts/bench, or apt-get install wrk"
+    );
 }
 
 /// What one `wrk` run printed.

@@ -8,6 +8,7 @@ mod admin;
 mod auth;
 mod database;
 mod helpers;
+mod instances;
 mod pages;
 mod reconcile;
 mod users;

@@ -4,4 +4,5 @@ pub mod app;
 pub mod clerk;
 pub mod database;
 pub mod outbox;
+pub mod process;
 pub mod webhooks;

@@ -68,11 +68,16 @@ impl Deployment {
 
     /// Instance `index`, started and answering `/health`.
     pub async fn spawn(&self, index: usize) -> AppProcess {
+        self.spawn_with_env(index, self.env(index)).await
+    }
+
+    /// Instance `index` with this environment (and nothing else of the test's but `PATH`).
+    pub async fn spawn_with_env(&self, index: usize, env: Vec<(String, String)>) -> AppProcess {
         let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_warden"));
         command
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .envs(self.env(index))
+            .envs(env)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())

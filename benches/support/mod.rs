@@ -94,9 +94,16 @@ impl Setup {
 
     /// The release binary, started and answering `/readyz`.
     pub async fn spawn_app(&self, extra_env: &[(&str, &str)]) -> AppProcess {
+        self.spawn_instance(self.port, extra_env).await
+    }
+
+    /// Another instance of the same deployment, listening on `port`: same database, same
+    /// public origin (as behind a load balancer), so the same session works on it.
+    pub async fn spawn_instance(&self, port: u16, extra_env: &[(&str, &str)]) -> AppProcess {
         let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_warden"));
         command
             .envs(self.env())
+            .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
             .envs(extra_env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -104,7 +111,7 @@ impl Setup {
             .kill_on_drop(true);
         let child = command.spawn().expect("starting the warden binary");
         let app = AppProcess {
-            base_url: format!("http://127.0.0.1:{}", self.port),
+            base_url: format!("http://127.0.0.1:{port}"),
             child,
         };
         app.wait_ready().await;
@@ -211,7 +218,7 @@ impl AppProcess {
     }
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|listener| listener.local_addr())
         .map(|addr| addr.port())

@@ -258,4 +258,33 @@ impl Emulator {
     pub async fn webhooks_idle(&self) {
         self.inner.webhooks.idle().await
     }
+
+    /// How many metadata writes (`PATCH` or `PUT /v1/users/{id}/metadata`) for this user the
+    /// Backend API answered 200, since the emulator started: what an app's writer did, which
+    /// the user's state alone cannot tell (a second identical write changes nothing).
+    pub fn metadata_writes(&self, user_id: &str) -> u32 {
+        self.metadata_write_counts()
+            .get(user_id)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// [`Emulator::metadata_writes`] of every user written to at least once.
+    pub fn metadata_write_counts(&self) -> std::collections::HashMap<String, u32> {
+        self.inner
+            .metadata_writes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    pub(crate) fn count_metadata_write(&self, user_id: &str) {
+        *self
+            .inner
+            .metadata_writes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(user_id.to_owned())
+            .or_default() += 1;
+    }
 }

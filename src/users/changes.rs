@@ -6,6 +6,7 @@
 //! Once listening again, the cache resumes from a clean slate.
 
 use crate::cache::Tag;
+use crate::users::catch_up::CATCH_UP_TIMEOUT;
 use crate::users::UserStore;
 use sqlx::postgres::PgListener;
 use std::time::Duration;
@@ -31,13 +32,13 @@ impl UserStore {
     /// [`UserStore::follow_database_changes`], waiting `retry` before each new attempt to
     /// listen.
     pub fn follow_database_changes_with(&self, retry: Duration) -> tokio::task::JoinHandle<()> {
-        let pool = self.pool.clone();
-        let tags = self.tags.clone();
+        let store = self.clone();
         // Synchronously, so that no read between here and the first LISTEN is served cached.
-        tags.suspend();
+        store.tags.suspend();
         tokio::spawn(async move {
+            let _following = store.feed.follow(&store);
             loop {
-                let mut listener = match listen(&pool).await {
+                let mut listener = match listen(&store.pool).await {
                     Ok(listener) => listener,
                     Err(error) => {
                         tracing::warn!(%error, "cannot listen for user changes; retrying");
@@ -46,38 +47,73 @@ impl UserStore {
                     }
                 };
                 // Anything may have changed while nobody was listening.
-                tags.resume();
+                store.tags.resume();
                 tracing::debug!("listening for user changes");
-                loop {
-                    match listener.try_recv().await {
-                        Ok(Some(notification)) => {
-                            let mut ids = notification.payload().splitn(2, ' ');
-                            match (ids.next(), ids.next()) {
-                                (Some(id), Some(clerk_user_id)) => tags.invalidate(&[
-                                    Tag::all_users(),
-                                    Tag::user(id),
-                                    Tag::clerk_user(clerk_user_id),
-                                ]),
-                                _ => tags.invalidate_everything(),
-                            }
-                        }
-                        Ok(None) => {
-                            tracing::warn!(
-                                "the user change feed's connection dropped; reconnecting"
-                            );
-                            break;
-                        }
-                        Err(error) => {
-                            tracing::warn!(%error, "listening for user changes failed; reconnecting");
-                            break;
-                        }
-                    }
-                }
-                tags.suspend();
+                store.hear(&mut listener).await;
+                store.tags.suspend();
+                store.feed.release_waiters();
                 drop(listener);
                 tokio::time::sleep(retry).await;
             }
         })
+    }
+
+    /// Applies notifications and answers catch-ups until the connection fails.
+    async fn hear(&self, listener: &mut PgListener) {
+        loop {
+            // Both branches are cancel-safe: a notification half read stays buffered.
+            tokio::select! {
+                biased;
+                received = listener.try_recv() => match received {
+                    Ok(Some(notification)) => self.apply_notification(notification.payload()),
+                    Ok(None) => {
+                        tracing::warn!("the user change feed's connection dropped; reconnecting");
+                        return;
+                    }
+                    Err(error) => {
+                        tracing::warn!(%error, "listening for user changes failed; reconnecting");
+                        return;
+                    }
+                },
+                round = self.feed.next_round() => {
+                    let answered = tokio::time::timeout(
+                        CATCH_UP_TIMEOUT,
+                        sqlx::query("SELECT 1").execute(&mut *listener),
+                    )
+                    .await;
+                    match answered {
+                        Ok(Ok(_)) => {
+                            // What arrived before the answer was buffered meanwhile.
+                            while let Some(notification) = listener.next_buffered() {
+                                self.apply_notification(notification.payload());
+                            }
+                            self.feed.completed(round);
+                        }
+                        Ok(Err(error)) => {
+                            tracing::warn!(%error, "catching up with user changes failed; reconnecting");
+                            return;
+                        }
+                        Err(_) => {
+                            tracing::warn!(timeout = ?CATCH_UP_TIMEOUT,
+                                "catching up with user changes timed out; reconnecting");
+                            return;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn apply_notification(&self, payload: &str) {
+        let mut ids = payload.splitn(2, ' ');
+        match (ids.next(), ids.next()) {
+            (Some(id), Some(clerk_user_id)) => self.tags.invalidate(&[
+                Tag::all_users(),
+                Tag::user(id),
+                Tag::clerk_user(clerk_user_id),
+            ]),
+            _ => self.tags.invalidate_everything(),
+        }
     }
 
     /// True while this process hears every change made to `users` elsewhere (and so trusts

@@ -19,6 +19,7 @@
 
 use crate::cache::{CacheTags, Tag, TaggedCache};
 use crate::models::{ClerkUserId, Role, User, UserId, UserProfile};
+use crate::users::catch_up::FeedSync;
 use crate::users::UserError;
 use sqlx::{PgConnection, PgPool};
 use std::sync::Arc;
@@ -36,6 +37,7 @@ pub struct UserStore {
     pub(super) pool: PgPool,
     pub(super) tags: Arc<CacheTags>,
     cache: TaggedCache<UserKey, Option<User>>,
+    pub(super) feed: Arc<FeedSync>,
 }
 
 pub(super) const USER_COLUMNS: &str =
@@ -64,6 +66,7 @@ impl UserStore {
             cache: TaggedCache::new("users", tags.clone(), max_entries, ttl),
             pool,
             tags,
+            feed: Arc::new(FeedSync::new()),
         }
     }
 

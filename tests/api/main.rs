@@ -8,6 +8,7 @@ mod admin;
 mod auth;
 mod database;
 mod helpers;
+mod instances;
 mod ops;
 mod pages;
 mod reconcile;

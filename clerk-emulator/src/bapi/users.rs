@@ -217,6 +217,7 @@ async fn metadata(
         unsafe_metadata: m.get("unsafe_metadata").cloned(),
     };
     let user = emu.op_update_metadata(&user_id, p, replace, &ReqInfo::from_headers(&headers))?;
+    emu.count_metadata_write(&user_id);
     Ok(ok(&to_json(&user)))
 }
 

@@ -36,6 +36,9 @@ pub(crate) struct Inner {
     pub rotate_lock: tokio::sync::Mutex<()>,
     /// Handshake nonce → (directives, unix seconds when made).
     pub handshake_nonces: Mutex<HashMap<String, (Vec<String>, i64)>>,
+    /// User id → metadata writes through BAPI that succeeded (a test aid: how often an app
+    /// wrote, whatever the writes changed).
+    pub metadata_writes: Mutex<HashMap<String, u32>>,
 }
 
 /// Result of [`Emulator::sign_in`].

@@ -69,6 +69,7 @@ impl Emulator {
                 webhooks,
                 rotate_lock: tokio::sync::Mutex::new(()),
                 handshake_nonces: Mutex::new(Default::default()),
+                metadata_writes: Mutex::new(Default::default()),
             }),
         };
         {

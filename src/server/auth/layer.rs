@@ -45,6 +45,11 @@ pub async fn layer(State(state): State<AppState>, request: Request<Body>, next: 
                     tracing::debug!(%reason, "request is signed out");
                 }
             }
+            if auth.claims().is_some() {
+                // Before the request's first cached read of its user: whatever another
+                // instance committed before this request arrived must be seen by it.
+                state.users.catch_up().await;
+            }
             let status = auth.status();
             let reason = auth.reason().to_owned();
             request.extensions_mut().insert(auth);

@@ -6,4 +6,5 @@ pub mod clerk;
 pub mod database;
 pub mod metrics;
 pub mod outbox;
+pub mod process;
 pub mod webhooks;

@@ -1,6 +1,7 @@
 //! The users store (`warden::users`) against a real PostgreSQL: its writes and its cache.
 
 mod cache;
+mod catch_up;
 mod feed;
 mod kept_pages;
 mod writes;

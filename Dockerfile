@@ -12,9 +12,8 @@ COPY src ./src
 COPY migrations ./migrations
 COPY style ./style
 COPY public ./public
-# Cargo checks every target the manifest declares, so the benches and tests come along.
+# Cargo wants every bench the manifest declares to exist, even for `--bin warden`.
 COPY benches ./benches
-COPY tests ./tests
 # The registry and target folder live in BuildKit caches: a rebuild after a source change
 # compiles the crate, not its 400 dependencies. The binary is copied out of the cache.
 RUN --mount=type=cache,target=/usr/local/cargo/registry \

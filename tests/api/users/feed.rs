@@ -3,7 +3,7 @@
 //! the very next request; once the feed is back, the cache is used again from a clean slate.
 
 use super::{profile, store};
-use crate::helpers::app::{spawn_app_with, AppOptions};
+use crate::helpers::app::{spawn_app_with, AppOptions, TestApp};
 use crate::helpers::database::fresh_database;
 use crate::helpers::outbox::eventually;
 use sqlx::PgPool;
@@ -39,12 +39,12 @@ pub(super) async fn terminate_feed(pool: &PgPool) -> i64 {
     .unwrap()
 }
 
-#[tokio::test]
-async fn while_the_feed_is_down_every_request_reads_the_database() {
+/// An app whose change feed listens, with a long retry so that a test can act during an outage,
+/// and no webhooks: nothing but the test changes the rows.
+pub(super) async fn live_app() -> TestApp {
     let app = spawn_app_with(AppOptions {
-        // Long enough for the steps below to happen during the outage, even on a slow machine.
+        // Long enough for a test's steps to happen during the outage, even on a slow machine.
         change_feed_retry: Some(Duration::from_secs(15)),
-        // No webhooks: nothing but this test changes the row.
         clerk: Some(Box::new(|config| config.webhook_endpoints.clear())),
         ..Default::default()
     })
@@ -55,6 +55,13 @@ async fn while_the_feed_is_down_every_request_reads_the_database() {
         async move { live }
     })
     .await;
+    app
+}
+
+#[tokio::test]
+async fn while_the_feed_is_down_every_request_reads_the_database() {
+    let app = live_app().await;
+    let users = app.state.users.clone();
     let person = app.clerk_user("Fay", "Feed", "fay@example.com").await;
     let browser = app.signed_in_client(&person.id).await;
     app.sync(&browser).await;

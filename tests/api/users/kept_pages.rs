@@ -1,8 +1,7 @@
 //! The profile page is kept rendered per user: whatever changes the user's row shows on the
 //! page as it shows in the row, and one person never gets another's page.
 
-use super::feed::{set_role_silently, terminate_feed};
-use crate::helpers::app::{spawn_app_with, AppOptions, TestApp};
+use super::feed::{live_app, set_role_silently, terminate_feed};
 use crate::helpers::outbox::eventually;
 use std::time::Duration;
 
@@ -14,23 +13,6 @@ async fn profile_of(browser: &crate::helpers::clerk::SignedInClient) -> String {
 
 fn shows_role(page: &str, role: &str) -> bool {
     page.contains(&format!(">{role}</span>"))
-}
-
-async fn live_app() -> TestApp {
-    let app = spawn_app_with(AppOptions {
-        change_feed_retry: Some(Duration::from_secs(15)),
-        // No webhooks: nothing but this test changes the rows.
-        clerk: Some(Box::new(|config| config.webhook_endpoints.clear())),
-        ..Default::default()
-    })
-    .await;
-    let users = app.state.users.clone();
-    eventually(Duration::from_secs(30), "the feed listens", || {
-        let live = users.change_feed_is_live();
-        async move { live }
-    })
-    .await;
-    app
 }
 
 #[tokio::test]

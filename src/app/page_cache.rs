@@ -58,13 +58,13 @@ impl PageCache {
         Fut: Future<Output = Response>,
     {
         let key = (user.user_id, request.uri().path().to_owned());
-        let tags = vec![
-            Tag::user(user.user_id),
-            Tag::clerk_user(&user.clerk_user_id),
-        ];
         let kept = self
             .pages
             .get_or_load(key, || async move {
+                let tags = vec![
+                    Tag::user(user.user_id),
+                    Tag::clerk_user(&user.clerk_user_id),
+                ];
                 request.extensions_mut().remove::<Resolution>();
                 keepable(render(request).await)
                     .await

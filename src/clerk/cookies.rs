@@ -8,7 +8,7 @@
 //! plain names.
 
 use crate::clerk::keys::{InstanceType, PublishableKey};
-use crate::clerk::session::unverified_payload;
+use crate::clerk::session::{unverified_payload, UnverifiedClaims};
 use axum::http::{header, HeaderMap};
 
 /// The request's cookies (the first value of each name wins).
@@ -103,8 +103,7 @@ fn uses_suffixed_cookies(
     if plain_session.is_some() {
         let issuer = plain_claims
             .as_ref()
-            .and_then(|claims| claims.get("iss"))
-            .and_then(|iss| iss.as_str())
+            .and_then(UnverifiedClaims::issuer)
             .filter(|iss| !iss.is_empty());
         // A plain token without an issuer is malformed: reading it gives a clean signed-out.
         let Some(issuer) = issuer else {
@@ -124,11 +123,10 @@ fn uses_suffixed_cookies(
     if suffixed_uat.is_none() && suffixed_session.is_none() {
         return false;
     }
-    let iat = |claims: &Option<serde_json::Value>| {
+    let iat = |claims: &Option<UnverifiedClaims>| {
         claims
             .as_ref()
-            .and_then(|c| c.get("iat"))
-            .and_then(|iat| iat.as_i64())
+            .and_then(UnverifiedClaims::issued_at)
             .unwrap_or(0)
     };
     let suffixed_claims = claims(suffixed_session);
@@ -146,8 +144,7 @@ fn uses_suffixed_cookies(
     if key.instance_type != InstanceType::Production {
         let suffixed_expired = suffixed_claims
             .as_ref()
-            .and_then(|c| c.get("exp"))
-            .and_then(|exp| exp.as_i64())
+            .and_then(UnverifiedClaims::expires_at)
             .is_some_and(|exp| exp <= now);
         if suffixed_uat != Some("0") && plain_uat == Some("0") && suffixed_expired {
             return false;

@@ -118,16 +118,19 @@ pub async fn authenticate(instance: &Instance<'_>, request: &Parts) -> Outcome {
     let raw = Cookies::parse(&request.headers);
     let query = request.uri.query();
     let development = instance.publishable_key.instance_type == InstanceType::Development;
-    let current_url = url::Url::parse(&format!(
-        "{}{}",
-        instance.app_origin.trim_end_matches('/'),
-        request
-            .uri
-            .path_and_query()
-            .map(|pq| pq.as_str())
-            .unwrap_or("/")
-    ))
-    .ok();
+    // Only a redirect needs the URL as the browser sees it; most requests never do.
+    let current_url = || {
+        url::Url::parse(&format!(
+            "{}{}",
+            instance.app_origin.trim_end_matches('/'),
+            request
+                .uri
+                .path_and_query()
+                .map(|pq| pq.as_str())
+                .unwrap_or("/")
+        ))
+        .ok()
+    };
 
     // C1: the browser is back from a handshake. The payload is single-use either way.
     let payload = query_param(query, "__clerk_handshake_nonce")
@@ -143,8 +146,7 @@ pub async fn authenticate(instance: &Instance<'_>, request: &Parts) -> Outcome {
         spent = spent_handshake_cookies(&raw);
         let host = request_host(instance.app_origin);
         let resolved = resolve_handshake(instance.verifier, instance.api, &payload, &host).await;
-        let back = current_url.as_ref().map(|url| {
-            let mut url = url.clone();
+        let back = current_url().map(|mut url| {
             remove_params(&mut url, &HANDSHAKE_PARAMS);
             url.to_string()
         });
@@ -196,11 +198,11 @@ pub async fn authenticate(instance: &Instance<'_>, request: &Parts) -> Outcome {
         .or_else(|| cookies.dev_browser.clone())
         .filter(|token| is_token_shaped(token));
     let eligible = is_handshake_eligible(request) && redirect_count(&raw) < MAX_HANDSHAKE_REDIRECTS;
-    let handshake = |reason: &str, moved: Vec<String>| match (&current_url, eligible) {
-        (Some(current_url), true) => {
+    let handshake = |reason: &str, moved: Vec<String>| match eligible.then(current_url).flatten() {
+        Some(current_url) => {
             let location = handshake_location(&HandshakeRequest {
                 frontend_api_url: instance.frontend_api_url,
-                current_url,
+                current_url: &current_url,
                 reason,
                 suffixed_cookies: cookies.suffixed,
                 session_token: cookies.session.as_deref(),
@@ -226,7 +228,7 @@ pub async fn authenticate(instance: &Instance<'_>, request: &Parts) -> Outcome {
                 }
             }
         }
-        _ => Outcome::resolved(Auth::signed_out(reason)),
+        None => Outcome::resolved(Auth::signed_out(reason)),
     };
 
     if development {

@@ -263,9 +263,34 @@ fn parse_header(token: &str) -> Result<RawHeader, TokenError> {
     serde_json::from_slice(&bytes).map_err(|_| TokenError::Malformed)
 }
 
+/// The claims of a JWT that choosing between cookies looks at, decoded without any check:
+/// never for trusting what they say. Each is kept as JSON, so that a claim of an unexpected
+/// type reads as absent rather than spoiling the others.
+#[derive(Debug, Deserialize)]
+pub struct UnverifiedClaims {
+    iss: Option<serde_json::Value>,
+    iat: Option<serde_json::Value>,
+    exp: Option<serde_json::Value>,
+}
+
+impl UnverifiedClaims {
+    pub fn issuer(&self) -> Option<&str> {
+        self.iss.as_ref().and_then(|iss| iss.as_str())
+    }
+
+    pub fn issued_at(&self) -> Option<i64> {
+        self.iat.as_ref().and_then(|iat| iat.as_i64())
+    }
+
+    pub fn expires_at(&self) -> Option<i64> {
+        self.exp.as_ref().and_then(|exp| exp.as_i64())
+    }
+}
+
 /// The payload of a JWT, decoded without any check: only for choosing between cookies, never
-/// for trusting what it says.
-pub fn unverified_payload(token: &str) -> Option<serde_json::Value> {
+/// for trusting what it says. Only the claims that choice needs are read (this runs on every
+/// request with a session cookie).
+pub fn unverified_payload(token: &str) -> Option<UnverifiedClaims> {
     let mut parts = token.split('.');
     let (Some(_), Some(payload), Some(_), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())

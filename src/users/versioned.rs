@@ -46,17 +46,7 @@ impl UserStore {
         version: i64,
     ) -> Result<VersionedUpsert, UserError> {
         validate(profile)?;
-        let sql = format!(
-            "INSERT INTO users (clerk_user_id, name, email, image_url, role, clerk_updated_at)
-             VALUES ($1, $2, $3, $4, COALESCE($5, 'user'::user_role), $6)
-             ON CONFLICT (clerk_user_id) DO UPDATE
-                SET name = EXCLUDED.name, email = EXCLUDED.email, image_url = EXCLUDED.image_url,
-                    clerk_updated_at = EXCLUDED.clerk_updated_at
-                WHERE users.deleted_at IS NULL
-                  AND (users.clerk_updated_at IS NULL
-                       OR users.clerk_updated_at < EXCLUDED.clerk_updated_at)
-             RETURNING {USER_COLUMNS}, (xmax = 0) AS inserted"
-        );
+        let sql = upsert_clerk_version_sql();
         let row: Option<WithInserted> = sqlx::query_as(&sql)
             .bind(&profile.clerk_user_id)
             .bind(&profile.name)
@@ -171,4 +161,22 @@ struct WithInserted {
     #[sqlx(flatten)]
     user: User,
     inserted: bool,
+}
+
+/// The statement of [`UserStore::upsert_clerk_version_in`], `$1`–`$6` being the Clerk user id,
+/// name, email, image URL, role if new and Clerk's version. Public so that the webhooks bench
+/// can run this very statement through pgbench as its ceiling.
+#[doc(hidden)]
+pub fn upsert_clerk_version_sql() -> String {
+    format!(
+        "INSERT INTO users (clerk_user_id, name, email, image_url, role, clerk_updated_at)
+             VALUES ($1, $2, $3, $4, COALESCE($5, 'user'::user_role), $6)
+             ON CONFLICT (clerk_user_id) DO UPDATE
+                SET name = EXCLUDED.name, email = EXCLUDED.email, image_url = EXCLUDED.image_url,
+                    clerk_updated_at = EXCLUDED.clerk_updated_at
+                WHERE users.deleted_at IS NULL
+                  AND (users.clerk_updated_at IS NULL
+                       OR users.clerk_updated_at < EXCLUDED.clerk_updated_at)
+             RETURNING {USER_COLUMNS}, (xmax = 0) AS inserted"
+    )
 }

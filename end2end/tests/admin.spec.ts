@@ -1,9 +1,20 @@
 import { test, expect, type Page, type TestInfo } from '@playwright/test';
 import { execFileSync } from 'node:child_process';
+import {
+  expectNoConsoleProblems,
+  expectSameDocument,
+  hydrated,
+  jsOn,
+  markDocument,
+  noIcon,
+  watchConsole,
+} from './hydration';
 
 // Issue 6, in the browser, with JavaScript on and off: the first admin comes from the command
 // line, searches for a user and promotes them with the role form; the audit line appears, the
 // promoted user sees the admin links on their next page, and a non-admin gets the 403 page.
+// With JavaScript on, the pages hydrate: the search follows the typing and the role form answers
+// in place, both without a page load, and the console stays free of errors and warnings.
 
 type Person = { first: string; last: string; username: string; email: string };
 
@@ -61,10 +72,13 @@ test('the first admin promotes a user, who then sees the admin pages; others get
   // Unique per project and run, so that the search finds exactly this person.
   const member = person('Linus', `Member${tag}`, tag);
   const reason = `Runs the ${testInfo.project.name} release (${tag})`;
+  const js = jsOn(testInfo);
+  const problems = watchConsole(page);
 
   // The member signs up first, in a browser context of their own.
   const memberContext = await browser.newContext();
   const memberPage = await memberContext.newPage();
+  const memberProblems = watchConsole(memberPage);
   try {
     await signUp(memberPage, member);
     await expect(adminLink(memberPage)).toHaveCount(0);
@@ -102,19 +116,39 @@ test('the first admin promotes a user, who then sees the admin pages; others get
     await expect(page).toHaveURL(/\/admin\/users$/);
     await expect(page.getByRole('heading', { level: 1, name: 'Users' })).toBeVisible();
     const search = page.getByRole('search');
-    await search.getByLabel('Search name or email').fill(`member${tag}`.toUpperCase());
-    await search.getByRole('button', { name: 'Search' }).click();
+    if (js) {
+      // The list follows the typing: no button, no page load, and the URL says what it shows.
+      await hydrated(page);
+      await markDocument(page);
+      await search.getByLabel('Search name or email').fill(`member${tag}`.toUpperCase());
+    } else {
+      await search.getByLabel('Search name or email').fill(`member${tag}`.toUpperCase());
+      await search.getByRole('button', { name: 'Search' }).click();
+    }
     await expect(page).toHaveURL(/\/admin\/users\?(.*&)?q=MEMBER/);
     const table = page.getByRole('table');
     await expect(table.getByRole('link', { name: fullName(member) })).toBeVisible();
     await expect(table.getByRole('link', { name: fullName(admin) })).toHaveCount(0);
     await expect(page.getByText(/^1 user/)).toBeVisible();
+    if (js) await expectSameDocument(page);
     await screenshot(page, testInfo, 'admin-users.png');
 
     // ... and promote them with the role form and a reason.
     await table.getByRole('link', { name: fullName(member) }).click();
     await expect(page).toHaveURL(/\/admin\/users\/[0-9a-f-]{36}$/);
     await expect(page.getByRole('heading', { level: 1, name: fullName(member) })).toBeVisible();
+    await expect(page.getByText('No role changes yet.')).toBeVisible();
+    if (js) {
+      await hydrated(page);
+      await markDocument(page);
+    }
+    // A refusal is shown above the form: a reason over the limit (the limit the form's
+    // `maxlength` puts on typing, taken off as an old or hand-made client would).
+    const reasonBox = page.getByLabel(/^Reason/);
+    await reasonBox.evaluate((box) => box.removeAttribute('maxlength'));
+    await reasonBox.fill('x'.repeat(501));
+    await page.getByRole('button', { name: 'Promote to admin' }).click();
+    await expect(page.getByRole('alert')).toHaveText('A reason can have at most 500 characters.');
     await expect(page.getByText('No role changes yet.')).toBeVisible();
     await page.getByLabel(/^Reason/).fill(reason);
     await page.getByRole('button', { name: 'Promote to admin' }).click();
@@ -133,6 +167,8 @@ test('the first admin promotes a user, who then sees the admin pages; others get
     await expect(cells.nth(3)).toHaveText(reason);
     // The form now offers the way back.
     await expect(page.getByRole('button', { name: 'Demote to user' })).toBeVisible();
+    await expect(page.getByRole('alert')).toHaveCount(0);
+    if (js) await expectSameDocument(page);
     await screenshot(page, testInfo, 'admin-user.png');
 
     // (4) The promoted member sees the admin links on their next page, and may use them.
@@ -143,6 +179,13 @@ test('the first admin promotes a user, who then sees the admin pages; others get
     await expect(
       memberPage.getByRole('heading', { level: 1, name: 'Admin overview' }),
     ).toBeVisible();
+    if (js) {
+      await hydrated(page);
+      await hydrated(memberPage);
+    }
+    // The answers the steps asked for: the refused reason, and the member's 403 page.
+    if (js) expectNoConsoleProblems(problems, [/status of 422 .*\/api\/admin_set_user_role\)$/, noIcon]);
+    if (js) expectNoConsoleProblems(memberProblems, [/status of 403 .*\/admin\)$/, noIcon]);
   } finally {
     await memberContext.close();
   }

@@ -130,7 +130,21 @@ test('the first admin promotes a user, who then sees the admin pages; others get
     await expect(table.getByRole('link', { name: fullName(member) })).toBeVisible();
     await expect(table.getByRole('link', { name: fullName(admin) })).toHaveCount(0);
     await expect(page.getByText(/^1 user/)).toBeVisible();
-    if (js) await expectSameDocument(page);
+    if (js) {
+      await expectSameDocument(page);
+      // Back and forward walk the searches, still in this document.
+      await page.goBack();
+      await expect(page).toHaveURL(/\/admin\/users$/);
+      await expect(search.getByLabel('Search name or email')).toHaveValue('');
+      await expect(table.getByRole('link', { name: fullName(admin) })).toBeVisible();
+      await page.goForward();
+      await expect(page).toHaveURL(/\/admin\/users\?(.*&)?q=MEMBER/);
+      await expect(search.getByLabel('Search name or email')).toHaveValue(
+        `member${tag}`.toUpperCase(),
+      );
+      await expect(table.getByRole('link', { name: fullName(admin) })).toHaveCount(0);
+      await expectSameDocument(page);
+    }
     await screenshot(page, testInfo, 'admin-users.png');
 
     // ... and promote them with the role form and a reason.

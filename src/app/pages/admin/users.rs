@@ -12,9 +12,12 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 /// One page of the admin user list (admins only). The parameters are the URL's, unparsed: they
-/// are validated here, where the request arrives.
+/// are validated here, where the request arrives. A URL without any (the whole list) encodes to
+/// an empty form, hence the default.
 #[server(endpoint = "admin_list_users")]
-pub async fn admin_list_users(params: UserListParams) -> Result<UserListPage, AppError> {
+pub async fn admin_list_users(
+    #[server(default)] params: UserListParams,
+) -> Result<UserListPage, AppError> {
     crate::app::auth::require_admin().await?;
     let query = UserListQuery::parse(&params).map_err(AppError::BadRequest)?;
     let state = crate::app::state::app_state()?;

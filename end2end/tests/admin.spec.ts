@@ -1,14 +1,6 @@
 import { test, expect, type Page, type TestInfo } from '@playwright/test';
 import { execFileSync } from 'node:child_process';
-import {
-  expectNoConsoleProblems,
-  expectSameDocument,
-  hydrated,
-  jsOn,
-  markDocument,
-  noIcon,
-  watchConsole,
-} from './hydration';
+import * as hydration from './hydration';
 
 // Issue 6, in the browser, with JavaScript on and off: the first admin comes from the command
 // line, searches for a user and promotes them with the role form; the audit line appears, the
@@ -72,13 +64,13 @@ test('the first admin promotes a user, who then sees the admin pages; others get
   // Unique per project and run, so that the search finds exactly this person.
   const member = person('Linus', `Member${tag}`, tag);
   const reason = `Runs the ${testInfo.project.name} release (${tag})`;
-  const js = jsOn(testInfo);
-  const problems = watchConsole(page);
+  const js = hydration.jsOn(testInfo);
+  const problems = hydration.watchConsole(page);
 
   // The member signs up first, in a browser context of their own.
   const memberContext = await browser.newContext();
   const memberPage = await memberContext.newPage();
-  const memberProblems = watchConsole(memberPage);
+  const memberProblems = hydration.watchConsole(memberPage);
   try {
     await signUp(memberPage, member);
     await expect(adminLink(memberPage)).toHaveCount(0);
@@ -118,8 +110,8 @@ test('the first admin promotes a user, who then sees the admin pages; others get
     const search = page.getByRole('search');
     if (js) {
       // The list follows the typing: no button, no page load, and the URL says what it shows.
-      await hydrated(page);
-      await markDocument(page);
+      await hydration.hydrated(page);
+      await hydration.markDocument(page);
       await search.getByLabel('Search name or email').fill(`member${tag}`.toUpperCase());
     } else {
       await search.getByLabel('Search name or email').fill(`member${tag}`.toUpperCase());
@@ -131,7 +123,7 @@ test('the first admin promotes a user, who then sees the admin pages; others get
     await expect(table.getByRole('link', { name: fullName(admin) })).toHaveCount(0);
     await expect(page.getByText(/^1 user/)).toBeVisible();
     if (js) {
-      await expectSameDocument(page);
+      await hydration.expectSameDocument(page);
       // Back and forward walk the searches, still in this document.
       await page.goBack();
       await expect(page).toHaveURL(/\/admin\/users$/);
@@ -143,7 +135,7 @@ test('the first admin promotes a user, who then sees the admin pages; others get
         `member${tag}`.toUpperCase(),
       );
       await expect(table.getByRole('link', { name: fullName(admin) })).toHaveCount(0);
-      await expectSameDocument(page);
+      await hydration.expectSameDocument(page);
     }
     await screenshot(page, testInfo, 'admin-users.png');
 
@@ -153,8 +145,8 @@ test('the first admin promotes a user, who then sees the admin pages; others get
     await expect(page.getByRole('heading', { level: 1, name: fullName(member) })).toBeVisible();
     await expect(page.getByText('No role changes yet.')).toBeVisible();
     if (js) {
-      await hydrated(page);
-      await markDocument(page);
+      await hydration.hydrated(page);
+      await hydration.markDocument(page);
     }
     // A refusal is shown above the form: a reason over the limit (the limit the form's
     // `maxlength` puts on typing, taken off as an old or hand-made client would).
@@ -182,7 +174,7 @@ test('the first admin promotes a user, who then sees the admin pages; others get
     // The form now offers the way back.
     await expect(page.getByRole('button', { name: 'Demote to user' })).toBeVisible();
     await expect(page.getByRole('alert')).toHaveCount(0);
-    if (js) await expectSameDocument(page);
+    if (js) await hydration.expectSameDocument(page);
     await screenshot(page, testInfo, 'admin-user.png');
 
     // (4) The promoted member sees the admin links on their next page, and may use them.
@@ -194,12 +186,12 @@ test('the first admin promotes a user, who then sees the admin pages; others get
       memberPage.getByRole('heading', { level: 1, name: 'Admin overview' }),
     ).toBeVisible();
     if (js) {
-      await hydrated(page);
-      await hydrated(memberPage);
+      await hydration.hydrated(page);
+      await hydration.hydrated(memberPage);
     }
     // The answers the steps asked for: the refused reason, and the member's 403 page.
-    if (js) expectNoConsoleProblems(problems, [/status of 422 .*\/api\/admin_set_user_role\)$/, noIcon]);
-    if (js) expectNoConsoleProblems(memberProblems, [/status of 403 .*\/admin\)$/, noIcon]);
+    if (js) hydration.expectNoConsoleProblems(problems, [/status of 422 .*\/api\/admin_set_user_role\)$/, hydration.noIcon]);
+    if (js) hydration.expectNoConsoleProblems(memberProblems, [/status of 403 .*\/admin\)$/, hydration.noIcon]);
   } finally {
     await memberContext.close();
   }

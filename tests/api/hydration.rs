@@ -15,6 +15,7 @@ fn fake_bundle() -> std::path::PathBuf {
     std::fs::write(dir.join("hash.txt"), "js: 0a1b2c3d4e\nwasm: 5f6a7b8c9d\n").unwrap();
     std::fs::write(dir.join(JS), "export default async function () {}\n").unwrap();
     std::fs::write(dir.join(WASM), b"\0asm\x01\0\0\0").unwrap();
+    std::fs::write(dir.join(format!("{WASM}.gz")), b"gzip stand-in").unwrap();
     std::fs::write(dir.join("notes.txt"), "not part of the bundle").unwrap();
     dir
 }
@@ -101,48 +102,44 @@ async fn every_script_carries_the_nonce_of_its_own_request() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
+/// A GET of `path` as a script or `fetch` asks for it, with `accept-encoding` when given.
+async fn fetch(app: &TestApp, path: &str, encoding: Option<&str>) -> reqwest::Response {
+    let mut request = app.client.get(app.url(path));
+    if let Some(encoding) = encoding {
+        request = request.header("accept-encoding", encoding);
+    }
+    request.send().await.unwrap()
+}
+
 #[tokio::test]
 async fn the_bundle_is_served_for_good_and_nothing_else_of_its_folder() {
     let (app, dir) = spawn_with_bundle().await;
-    let wasm = app
-        .client
-        .get(app.url(&format!("/pkg/{WASM}")))
-        .send()
-        .await
-        .unwrap();
+    let wasm = fetch(&app, &format!("/pkg/{WASM}"), None).await;
     assert_eq!(wasm.status(), 200);
     assert_eq!(wasm.headers()["content-type"], "application/wasm");
     assert_eq!(
         wasm.headers()["cache-control"],
         "public, max-age=31536000, immutable"
     );
+    assert!(!wasm.headers().contains_key("content-encoding"));
     assert_eq!(wasm.bytes().await.unwrap().as_ref(), b"\0asm\x01\0\0\0");
-    let js = app
-        .client
-        .get(app.url(&format!("/pkg/{JS}")))
-        .send()
-        .await
-        .unwrap();
+    // The build's gzip copy, for browsers that take it (the stand-in's bytes come back as they are).
+    let gzipped = fetch(&app, &format!("/pkg/{WASM}"), Some("gzip, br")).await;
+    assert_eq!(gzipped.status(), 200);
+    assert_eq!(gzipped.headers()["content-encoding"], "gzip");
+    assert_eq!(gzipped.headers()["content-type"], "application/wasm");
+    assert_eq!(gzipped.bytes().await.unwrap().as_ref(), b"gzip stand-in");
+    let js = fetch(&app, &format!("/pkg/{JS}"), None).await;
     assert_eq!(js.status(), 200);
     assert!(js.headers()["content-type"]
         .to_str()
         .unwrap()
         .contains("javascript"));
     for other in ["hash.txt", "notes.txt", "warden.ffff.js", "..%2Fhash.txt"] {
-        let response = app
-            .client
-            .get(app.url(&format!("/pkg/{other}")))
-            .send()
-            .await
-            .unwrap();
+        let response = fetch(&app, &format!("/pkg/{other}"), None).await;
         assert_eq!(response.status(), 404, "{other}");
     }
-    let css = app
-        .client
-        .get(app.url("/pkg/warden.css"))
-        .send()
-        .await
-        .unwrap();
+    let css = fetch(&app, "/pkg/warden.css", None).await;
     assert_eq!(css.status(), 200, "the stylesheet keeps its own route");
     std::fs::remove_dir_all(dir).unwrap();
 }
@@ -155,11 +152,6 @@ async fn without_a_bundle_pages_carry_no_script_and_pkg_serves_nothing() {
     let body = response.text().await.unwrap();
     assert!(script_tags(&body).is_empty(), "{body}");
     assert!(!body.contains(&nonce), "{body}");
-    let js = app
-        .client
-        .get(app.url(&format!("/pkg/{JS}")))
-        .send()
-        .await
-        .unwrap();
+    let js = fetch(&app, &format!("/pkg/{JS}"), None).await;
     assert_eq!(js.status(), 404);
 }

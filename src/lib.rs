@@ -38,9 +38,12 @@ pub mod db;
 pub mod error;
 pub mod models;
 
+/// The browser's entry point: the script of `<HydrationScripts/>` calls it once the wasm loaded.
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
+    app::browser::keep_links_as_page_loads();
     leptos::mount::hydrate_body(app::App);
+    app::browser::mark_hydrated();
 }

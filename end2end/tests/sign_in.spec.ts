@@ -1,4 +1,5 @@
 import { test, expect } from '@playwright/test';
+import * as hydration from './hydration';
 
 // Sign up through the local Clerk-compatible provider, land back signed in, stay signed in
 // across a session-token expiry, sign out. Runs with JavaScript on and off, against the
@@ -9,6 +10,8 @@ const development = process.env.CLERK_INSTANCE === 'development';
 test('sign up, see the profile, survive a token expiry, sign out', async ({ page }, testInfo) => {
   const tag = `${testInfo.project.name.replace(/[^a-z]/g, '')}${Date.now()}`;
   const email = `ada.${tag}@example.com`;
+  const js = hydration.jsOn(testInfo);
+  const problems = hydration.watchConsole(page);
 
   await page.goto('/');
   await expect(page.getByText('Development mode')).toBeVisible();
@@ -42,9 +45,16 @@ test('sign up, see the profile, survive a token expiry, sign out', async ({ page
   await expect(page).toHaveURL(/\/profile$/);
   await expect(page.getByRole('heading', { level: 1, name: 'Ada Lovelace' })).toBeVisible();
 
-  // "Refresh from Clerk" is a plain form.
+  // "Refresh from Clerk": a plain form without JavaScript, an update in place with it.
+  if (js) {
+    await hydration.hydrated(page);
+    await hydration.markDocument(page);
+  }
   await page.getByRole('button', { name: 'Refresh from Clerk' }).click();
   await expect(page.getByText('Your profile was refreshed from Clerk.')).toBeVisible();
+  await expect(page).toHaveURL(/\/profile\?refreshed=1$/);
+  await expect(page.getByRole('heading', { level: 1, name: 'Ada Lovelace' })).toBeVisible();
+  if (js) await hydration.expectSameDocument(page);
 
   // Sign out.
   await page.getByRole('link', { name: 'Sign out' }).click();
@@ -55,4 +65,5 @@ test('sign up, see the profile, survive a token expiry, sign out', async ({ page
   // Really signed out: the profile asks to sign in again.
   await page.goto('/profile');
   await expect(page).toHaveURL(/\/__clerk\/sign-in/);
+  if (js) hydration.expectNoConsoleProblems(problems, [hydration.noIcon]);
 });

@@ -5,6 +5,10 @@
 //! The server serves this app; the app calls the services below it and never the server.
 
 pub mod auth;
+#[cfg(feature = "hydrate")]
+pub mod browser;
+#[cfg(feature = "ssr")]
+pub mod bundle;
 pub mod components;
 #[cfg(feature = "ssr")]
 pub mod page_cache;
@@ -25,9 +29,10 @@ use leptos_router::{
     ParamSegment, SsrMode, StaticSegment,
 };
 
-/// The HTML document around every page.
+/// The HTML document around every page. It loads the browser bundle only when there is one:
+/// hashed file names are on exactly then (see `state`), and without it the page is complete.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
-    let _ = options;
+    let hydrate = options.hash_files;
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -37,11 +42,23 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="color-scheme" content="light dark"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 <MetaTags/>
+                {hydrate.then(|| view! { <HydrationScripts options/> })}
             </head>
             <body>
                 <App/>
             </body>
         </html>
+    }
+}
+
+/// The server's security layer makes a nonce per request (and names it in the CSP header):
+/// every `<script>` Leptos writes for this request carries it.
+#[cfg(feature = "ssr")]
+pub fn provide_request_nonce() {
+    let nonce = use_context::<axum::http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<leptos::nonce::Nonce>().cloned());
+    if let Some(nonce) = nonce {
+        provide_context(nonce);
     }
 }
 

@@ -15,15 +15,54 @@ use crate::users::current::Resolution;
 use axum::body::{Body, Bytes};
 use axum::http::{header, HeaderMap, Request, StatusCode};
 use axum::response::Response;
+use leptos::nonce::Nonce;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 /// A page as it left the renderer: only complete, successful HTML answers are kept.
+///
+/// The body is kept cut around its render's CSP nonce: each answer carries the nonce of its
+/// own request (the one its CSP header names), put back in at the cuts.
 #[derive(Debug)]
 struct RenderedPage {
     headers: HeaderMap,
-    body: Bytes,
+    pieces: Vec<Bytes>,
+}
+
+impl RenderedPage {
+    fn body(&self, nonce: Option<&Nonce>) -> Body {
+        match (self.pieces.as_slice(), nonce) {
+            ([whole], _) => Body::from(whole.clone()),
+            (pieces, Some(nonce)) => Body::from(pieces.join(nonce.as_bytes())),
+            // Every request gets a nonce from the security layer; without one, the scripts
+            // carry none and the browser refuses them, which is the safe way to fail.
+            (pieces, None) => Body::from(pieces.concat()),
+        }
+    }
+}
+
+/// `body` cut at every occurrence of `nonce` (a random 128-bit token, found nowhere else).
+fn cut_at(body: Bytes, nonce: Option<&Nonce>) -> Vec<Bytes> {
+    let Some(needle) = nonce
+        .map(|nonce| nonce.as_bytes())
+        .filter(|n| !n.is_empty())
+    else {
+        return vec![body];
+    };
+    let mut pieces = Vec::new();
+    let (mut start, mut at) = (0, 0);
+    while at + needle.len() <= body.len() {
+        if &body[at..at + needle.len()] == needle {
+            pieces.push(body.slice(start..at));
+            at += needle.len();
+            start = at;
+        } else {
+            at += 1;
+        }
+    }
+    pieces.push(body.slice(start..));
+    pieces
 }
 
 /// Far above any page of the app; a body beyond it is an error, not a page.
@@ -58,6 +97,8 @@ impl PageCache {
         Fut: Future<Output = Response>,
     {
         let key = (user.user_id, request.uri().path().to_owned());
+        let nonce = request.extensions().get::<Nonce>().cloned();
+        let render_nonce = nonce.clone();
         let kept = self
             .pages
             .get_or_load(key, || async move {
@@ -66,14 +107,14 @@ impl PageCache {
                     Tag::clerk_user(&user.clerk_user_id),
                 ];
                 request.extensions_mut().remove::<Resolution>();
-                keepable(render(request).await)
+                keepable(render(request).await, render_nonce.as_ref())
                     .await
                     .map(|page| (Arc::new(page), tags))
             })
             .await;
         match kept {
             Ok(page) => {
-                let mut response = Response::new(Body::from(page.body.clone()));
+                let mut response = Response::new(page.body(nonce.as_ref()));
                 *response.headers_mut() = page.headers.clone();
                 response
             }
@@ -87,7 +128,7 @@ impl PageCache {
 }
 
 /// The page to keep, or the response as it is when it must not be kept.
-async fn keepable(response: Response) -> Result<RenderedPage, Response> {
+async fn keepable(response: Response, nonce: Option<&Nonce>) -> Result<RenderedPage, Response> {
     let is_html = response
         .headers()
         .get(header::CONTENT_TYPE)
@@ -103,7 +144,7 @@ async fn keepable(response: Response) -> Result<RenderedPage, Response> {
     match axum::body::to_bytes(body, MAX_KEPT_PAGE_BYTES).await {
         Ok(body) => Ok(RenderedPage {
             headers: parts.headers,
-            body,
+            pieces: cut_at(body, nonce),
         }),
         Err(error) => {
             tracing::error!(%error, "reading a rendered page failed");
@@ -111,5 +152,39 @@ async fn keepable(response: Response) -> Result<RenderedPage, Response> {
             *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
             Err(response)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_kept_page_carries_the_nonce_of_each_request() {
+        let first = Nonce::from_value("n0nce-of-the-render");
+        let html = r#"<script nonce="n0nce-of-the-render">a</script><link crossorigin="n0nce-of-the-render">end"#;
+        let page = RenderedPage {
+            headers: HeaderMap::new(),
+            pieces: cut_at(Bytes::from(html), Some(&first)),
+        };
+        assert_eq!(page.pieces.len(), 3);
+        let later = Nonce::from_value("another");
+        let body = body_text(page.body(Some(&later)));
+        assert_eq!(
+            body,
+            r#"<script nonce="another">a</script><link crossorigin="another">end"#
+        );
+        let plain = cut_at(Bytes::from("no scripts"), Some(&first));
+        assert_eq!(plain.len(), 1);
+    }
+
+    fn body_text(body: Body) -> String {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let bytes = runtime
+            .block_on(axum::body::to_bytes(body, usize::MAX))
+            .unwrap();
+        String::from_utf8(bytes.to_vec()).unwrap()
     }
 }

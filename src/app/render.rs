@@ -22,12 +22,16 @@ pub async fn render_error_page(state: &AppState, parts: Parts, error: AppError) 
 }
 
 async fn render(state: &AppState, error: Option<AppError>, request: Request<Body>) -> Response {
-    let options = state.leptos_options.clone();
+    // These pages do not hydrate: the browser's app would route the address to the page the
+    // error stands in for, and there is nothing on them to make interactive.
+    let mut options = state.leptos_options.clone();
+    options.hash_files = false;
     let render = leptos_axum::render_app_async_with_context(
         {
             let state = state.clone();
             move || {
                 leptos::prelude::provide_context(state.clone());
+                crate::app::provide_request_nonce();
                 if let Some(error) = error.clone() {
                     leptos::prelude::provide_context(ForcedError(error));
                 }

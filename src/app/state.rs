@@ -1,6 +1,7 @@
 //! The one state every handler and server function shares. It lives with the pages because
 //! server functions read it from the Leptos context; the server builds it and hands it over.
 
+use crate::app::bundle::{Bundle, OUTPUT_NAME};
 use crate::app::page_cache::PageCache;
 use crate::cache::CacheTags;
 use crate::clerk::context::ClerkContext;
@@ -25,6 +26,8 @@ pub struct Shared {
     pub clerk: Arc<ClerkContext>,
     pub session: Arc<SessionVerifier>,
     pub leptos_options: LeptosOptions,
+    /// The browser bundle, when `scripts/build-wasm` made one (the shell then adds its scripts).
+    pub bundle: Option<Bundle>,
     /// Rendered pages of signed-in people, under their users' tags.
     pub pages: PageCache,
 }
@@ -44,10 +47,28 @@ impl AppState {
             config.cache_max_entries,
             config.cache_ttl,
         );
+        let bundle = Bundle::find(&config.pkg_dir);
+        match &bundle {
+            Some(bundle) => {
+                tracing::info!(js = %bundle.js, wasm = %bundle.wasm, "pages hydrate with the browser bundle")
+            }
+            None => {
+                tracing::info!(dir = %config.pkg_dir.display(), "no browser bundle: pages are server-rendered only")
+            }
+        }
+        // Hashed names are on exactly when there is a bundle: the shell adds the scripts then,
+        // and Leptos reads the names from the bundle's manifest.
         let leptos_options = LeptosOptions::builder()
-            .output_name("warden")
+            .output_name(OUTPUT_NAME)
             .site_root(config.assets_dir.to_string_lossy().into_owned())
             .site_addr(config.site_addr)
+            .hash_files(bundle.is_some())
+            .hash_file(Arc::from(
+                bundle
+                    .as_ref()
+                    .map(|bundle| bundle.manifest.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| crate::app::bundle::MANIFEST.to_owned()),
+            ))
             .build();
         AppState(Arc::new(Shared {
             config: Arc::new(config),
@@ -56,6 +77,7 @@ impl AppState {
             clerk: Arc::new(clerk),
             session: Arc::new(session),
             leptos_options,
+            bundle,
             pages,
         }))
     }

@@ -38,6 +38,9 @@ pub struct Config {
     pub database_max_connections: u32,
     pub data_dir: PathBuf,
     pub assets_dir: PathBuf,
+    /// Where the browser bundle (`scripts/build-wasm`) is looked for at start-up
+    /// (`WARDEN_PKG_DIR`; by default `pkg/` in the assets folder, where cargo-leptos puts it).
+    pub pkg_dir: PathBuf,
     pub cache_max_entries: u64,
     pub cache_ttl: Duration,
     /// Session-token lifetime of the built-in local provider (Clerk's is 60 s); shorter in
@@ -145,6 +148,9 @@ impl Config {
         let assets_dir = lookup("LEPTOS_SITE_ROOT")
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from(PROJECT_DIR).join("public"));
+        let pkg_dir = lookup("WARDEN_PKG_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| assets_dir.join("pkg"));
         let cache_max_entries: u64 =
             parse(&lookup, "CACHE_MAX_ENTRIES", "a whole number")?.unwrap_or(10_000);
         let cache_ttl_seconds: u64 =
@@ -186,6 +192,7 @@ impl Config {
             database_max_connections,
             data_dir,
             assets_dir,
+            pkg_dir,
             cache_max_entries,
             cache_ttl: Duration::from_secs(cache_ttl_seconds),
             local_clerk_token_lifetime: Duration::from_secs(local_clerk_token_seconds),

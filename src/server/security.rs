@@ -6,18 +6,40 @@ use axum::body::Body;
 use axum::http::{header, HeaderValue, Request, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use leptos::nonce::Nonce;
 
-/// No inline script anywhere: every page works without JavaScript.
-const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
-     style-src 'self'; img-src 'self' https: data:; font-src 'self'; connect-src 'self'; \
-     object-src 'none'; base-uri 'self'; frame-ancestors 'none'";
+/// The policy of every response. Scripts: our own files, and inline scripts only with this
+/// response's nonce (the ones Leptos writes for a hydrating page); `'wasm-unsafe-eval'` lets the
+/// page compile the app's WebAssembly, and allows no `eval` of JavaScript.
+fn content_security_policy(nonce: &str) -> String {
+    format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
+         style-src 'self'; img-src 'self' https: data:; font-src 'self'; connect-src 'self'; \
+         object-src 'none'; base-uri 'self'; frame-ancestors 'none'"
+    )
+}
 
-pub async fn headers(request: Request<Body>, next: Next) -> Response {
-    let mut response = without_inline_scripts(next.run(request).await).await;
+/// Security headers, and a fresh nonce per request: the pages read it from the request (see
+/// `app::provide_request_nonce`) and put it on every `<script>` they write.
+pub async fn headers(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    mut request: Request<Body>,
+    next: Next,
+) -> Response {
+    let nonce = Nonce::new();
+    request.extensions_mut().insert(nonce.clone());
+    let response = next.run(request).await;
+    // Without a browser bundle there is nothing to hydrate: the scripts would be dead weight.
+    let mut response = match state.bundle {
+        Some(_) => response,
+        None => without_inline_scripts(response).await,
+    };
     let headers = response.headers_mut();
-    headers
-        .entry(header::CONTENT_SECURITY_POLICY)
-        .or_insert(HeaderValue::from_static(CONTENT_SECURITY_POLICY));
+    if let Ok(policy) = HeaderValue::from_str(&content_security_policy(&nonce)) {
+        headers
+            .entry(header::CONTENT_SECURITY_POLICY)
+            .or_insert(policy);
+    }
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
@@ -84,9 +106,8 @@ pub fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Respons
 }
 
 /// Leptos's SSR appends inline `<script>`s after `</html>` that carry resource data for a
-/// hydrating client. There is no client yet (every page works without JavaScript), and the CSP
-/// forbids inline script, so they are cut off instead of being refused by every browser. When a
-/// hydrate build arrives, this gives way to a nonce in the CSP.
+/// hydrating client. Without a browser bundle there is no such client, so they are cut off and
+/// a page without the bundle carries no script at all.
 async fn without_inline_scripts(response: Response) -> Response {
     let is_html = response
         .headers()

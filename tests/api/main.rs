@@ -8,6 +8,7 @@ mod admin;
 mod auth;
 mod database;
 mod helpers;
+mod hydration;
 mod instances;
 mod ops;
 mod pages;

@@ -45,12 +45,14 @@ pub async fn nav_bar_state() -> Result<NavBar, AppError> {
 /// Header, main area and footer around every page.
 #[component]
 pub fn Layout(children: Children) -> impl IntoView {
+    // A resource, so that a hydrating page reads the server's answer from the page itself.
+    let nav = Resource::new(|| (), |_| nav_bar_state());
     view! {
         <a class="skip-link" href="#main">"Skip to content"</a>
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
                 // The header degrades to signed-out rather than failing the page.
-                let nav = nav_bar_state().await.unwrap_or_default();
+                let nav = nav.await.unwrap_or_default();
                 view! { <Header nav/> }
             })}
         </Suspense>

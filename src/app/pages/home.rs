@@ -19,6 +19,7 @@ pub async fn directory_summary() -> Result<DirectoryStats, AppError> {
 
 #[component]
 pub fn HomePage() -> impl IntoView {
+    let summary = Resource::new(|| (), |_| directory_summary());
     view! {
         <Title text=""/>
         <section class="hero">
@@ -30,7 +31,7 @@ pub fn HomePage() -> impl IntoView {
         </section>
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
-                match directory_summary().await {
+                match summary.await {
                     Ok(summary) => view! {
                         <section class="card stat" aria-label="Directory">
                             <p class="stat-value">{summary.active_users}</p>

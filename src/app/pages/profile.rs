@@ -35,11 +35,14 @@ pub fn ProfilePage() -> impl IntoView {
     let refresh = ServerAction::<RefreshFromClerk>::new();
     let query = use_query_map();
     let refreshed = move || query.with(|q| q.get("refreshed").is_some());
+    // Read again after each refresh: with JavaScript the form's answer comes back here, and the
+    // page shows the new record in place (without it, the form reloads the page).
+    let profile = Resource::new(move || refresh.version().get(), |_| my_profile());
     view! {
         <Title text="Your profile"/>
-        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
-                match my_profile().await {
+                match profile.await {
                     Err(error) => view! { <ErrorPage error/> }.into_any(),
                     Ok(CurrentUser { user: None, .. }) => view! { <ErrorPage error=AppError::Internal/> }.into_any(),
                     Ok(CurrentUser { user: Some(user), role, .. }) => view! {
@@ -75,6 +78,6 @@ pub fn ProfilePage() -> impl IntoView {
                     }.into_any(),
                 }
             })}
-        </Suspense>
+        </Transition>
     }
 }

@@ -32,15 +32,17 @@ pub async fn sign_out() -> Result<(), AppError> {
 
 #[component]
 pub fn SignOutPage() -> impl IntoView {
-    let action = ServerAction::<SignOut>::new();
+    use leptos::server_fn::ServerFn;
+    // A plain form even with JavaScript on: signing out ends in a page load, so that every part
+    // of the next page (the header too) is drawn signed out.
     view! {
         <Title text="Sign out"/>
         <section class="card narrow">
             <h1>"Sign out?"</h1>
             <p class="muted">"You can sign in again at any time."</p>
-            <ActionForm action>
+            <form method="post" action=SignOut::url()>
                 <button type="submit">"Sign out"</button>
-            </ActionForm>
+            </form>
         </section>
     }
 }

@@ -5,11 +5,11 @@ use crate::app::render::render_page;
 use crate::app::state::AppState;
 use crate::app::style::STYLESHEET;
 use axum::body::Body;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use tower::ServiceExt;
-use tower_http::services::ServeDir;
+use tower_http::services::{ServeDir, ServeFile};
 
 pub async fn stylesheet() -> Response {
     (
@@ -20,6 +20,38 @@ pub async fn stylesheet() -> Response {
         STYLESHEET,
     )
         .into_response()
+}
+
+/// A file of the browser bundle. Its name changes with its content, so browsers may keep it for
+/// good; only the bundle's own files are served (not its manifest, nor anything else in the
+/// folder), and gzip-compressed when the build left a `.gz` beside the file.
+pub async fn bundle_file(
+    State(state): State<AppState>,
+    Path(file): Path<String>,
+    request: Request<Body>,
+) -> Response {
+    let Some(bundle) = state
+        .bundle
+        .as_ref()
+        .filter(|bundle| bundle.has_file(&file))
+    else {
+        return (StatusCode::NOT_FOUND, "There is no such file.").into_response();
+    };
+    let served = ServeFile::new(bundle.dir.join(&file))
+        .precompressed_gzip()
+        .oneshot(request)
+        .await;
+    let mut response = match served {
+        Ok(response) => response.map(Body::new),
+        Err(never) => match never {},
+    };
+    if response.status() == StatusCode::OK {
+        response.headers_mut().insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=31536000, immutable"),
+        );
+    }
+    response
 }
 
 /// A file from the assets folder, or `None` when there is no such file.

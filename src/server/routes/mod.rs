@@ -1,9 +1,9 @@
 //! Every route of the app, in two groups with their layers, and the access each page needs.
 //! This file is the one place that says which path gets which treatment.
 //!
-//! - **public**: server-to-server and static routes (webhooks, the probes, the stylesheet, and
-//!   `/metrics` when `METRICS_TOKEN` is set, behind that token). No Clerk session is read and
-//!   no same-origin check applies: Svix signs the webhooks, and the rest changes nothing.
+//! - **public**: server-to-server and static routes (webhooks, the probes, the stylesheet, the
+//!   browser bundle under `/pkg/`, and `/metrics` when `METRICS_TOKEN` is set, behind that
+//!   token). No Clerk session is read and no same-origin check applies: Svix signs the webhooks, and the rest changes nothing.
 //! - **session**: what people's browsers use (pages, server functions, sign-in, the sync route,
 //!   the export, `public/` files and the 404 page). Each request gets its Clerk auth state
 //!   (`auth::layer`), writes must come from our own origin, and pages are guarded by
@@ -84,6 +84,7 @@ pub fn router(
 ) -> Router {
     let mut public = Router::new()
         .route(STYLESHEET_PATH, get(assets::stylesheet))
+        .route("/pkg/{file}", get(assets::bundle_file))
         .route("/livez", get(health::live))
         .route("/healthz", get(health::live))
         .route("/readyz", get(health::ready))
@@ -114,7 +115,12 @@ pub fn router(
         .chain(leptos::server_fn::axum::server_fn_paths().map(|(path, _)| path.to_owned()))
         .collect();
     let pages = Router::new()
-        .leptos_routes(&state, page_routes, move || shell(options.clone()))
+        .leptos_routes_with_context(
+            &state,
+            page_routes,
+            crate::app::provide_request_nonce,
+            move || shell(options.clone()),
+        )
         .fallback(assets::fallback)
         .with_state(state.clone());
     // A `Router` cannot be a route's service itself; this wrapper changes nothing else.
@@ -139,7 +145,7 @@ pub fn router(
 
     let router = public
         .merge(session)
-        .layer(from_fn(security::headers))
+        .layer(from_fn_with_state(state.clone(), security::headers))
         .layer(CatchPanicLayer::custom(security::panic_response))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,

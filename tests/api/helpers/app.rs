@@ -16,6 +16,12 @@ pub fn test_config(overrides: &[(&str, &str)]) -> Config {
     let mut vars: HashMap<String, String> = HashMap::from([
         ("LEPTOS_SITE_ADDR".into(), "127.0.0.1:0".into()),
         ("CACHE_TTL_SECONDS".into(), "60".into()),
+        // No browser bundle unless a test brings one: whether `scripts/build-wasm` ran in this
+        // checkout must not change what the tests see.
+        (
+            "WARDEN_PKG_DIR".into(),
+            "/nonexistent/warden-tests/pkg".into(),
+        ),
     ]);
     for (key, value) in overrides {
         vars.insert(key.to_string(), value.to_string());

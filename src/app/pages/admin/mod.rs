@@ -3,5 +3,6 @@
 //! a page.
 
 pub mod overview;
+pub mod search_form;
 pub mod user;
 pub mod users;

@@ -53,12 +53,13 @@ pub async fn admin_sync_queue() -> Result<SyncQueue, AppError> {
 
 #[component]
 fn SyncQueueView() -> impl IntoView {
+    let queue = Resource::new(|| (), |_| admin_sync_queue());
     view! {
         <section aria-labelledby="sync-title">
             <h2 id="sync-title">"Roles mirrored to Clerk"</h2>
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {
-                    match admin_sync_queue().await {
+                    match queue.await {
                         Err(error) => view! { <p class="notice error">{error.to_string()}</p> }.into_any(),
                         Ok(queue) => view! {
                             <p class="muted">
@@ -99,10 +100,11 @@ fn SyncQueueView() -> impl IntoView {
 /// `/admin`: users by role, active and deleted, and sign-ups per day.
 #[component]
 pub fn AdminOverviewPage() -> impl IntoView {
+    let overview = Resource::new(|| (), |_| admin_overview());
     view! {
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
-                match admin_overview().await {
+                match overview.await {
                     Ok(overview) => view! { <OverviewView overview/> }.into_any(),
                     Err(error) => view! { <ErrorPage error/> }.into_any(),
                 }

@@ -4,7 +4,7 @@ use crate::app::components::dates::{format_date, format_time};
 use crate::app::pages::error::ErrorPage;
 use crate::error::AppError;
 use crate::models::roles::{RoleChange, RoleChangeOutcome, MAX_REASON_CHARS};
-use crate::models::{Role, User, UserId};
+use crate::models::{Role, User};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -17,7 +17,8 @@ pub struct UserDetailData {
     pub history: Vec<RoleChange>,
 }
 
-fn parse_user_id(raw: &str) -> Result<UserId, AppError> {
+#[cfg(feature = "ssr")]
+fn parse_user_id(raw: &str) -> Result<crate::models::UserId, AppError> {
     raw.trim()
         .parse()
         .map_err(|_| AppError::NotFound("There is no user at this address.".into()))
@@ -82,19 +83,27 @@ pub fn AdminUserPage() -> impl IntoView {
     let params = use_params_map();
     let query = use_query_map();
     let set_role = ServerAction::<SetUserRole>::new();
+    // Read again after each role change: with JavaScript the form's outcome (the new role and
+    // audit line, or the refusal) is shown in place; without it, the form reloads the page.
+    let detail = Resource::new(
+        move || {
+            let id = params.with(|params| params.get("id")).unwrap_or_default();
+            (id, set_role.version().get())
+        },
+        |(id, _)| admin_user_detail(id),
+    );
     view! {
-        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || {
-                let id = params.get().get("id").unwrap_or_default();
-                let notice = query.get().get("notice");
+                let notice = query.with(|query| query.get("notice"));
                 Suspend::new(async move {
-                    match admin_user_detail(id).await {
+                    match detail.await {
                         Ok(detail) => view! { <UserDetail detail notice set_role/> }.into_any(),
                         Err(error) => view! { <ErrorPage error/> }.into_any(),
                     }
                 })
             }}
-        </Suspense>
+        </Transition>
     }
 }
 
@@ -117,11 +126,15 @@ fn UserDetail(
         )),
         _ => None,
     };
-    let failure = set_role
-        .value()
-        .get_untracked()
-        .and_then(Result::err)
-        .map(|error| error.to_string());
+    // Without JavaScript the refusal arrives in the URL (Leptos's `__err`), with it from the
+    // server function's answer: either way it is the action's value.
+    let failure = move || {
+        set_role
+            .value()
+            .get()
+            .and_then(Result::err)
+            .map(|error| view! { <p class="notice error" role="alert">{error.to_string()}</p> })
+    };
     let history_rows = history
         .iter()
         .map(|change| {
@@ -154,7 +167,7 @@ fn UserDetail(
             </div>
         </div>
         {success.map(|text| view! { <p class="notice success" role="status">{text}</p> })}
-        {failure.map(|text| view! { <p class="notice error" role="alert">{text}</p> })}
+        {failure}
         <section class="card" aria-labelledby="facts-title">
             <h2 id="facts-title">"Facts"</h2>
             <dl class="facts">
@@ -214,7 +227,7 @@ fn UserDetail(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::models::ClerkUserId;
+    use crate::models::{ClerkUserId, UserId};
 
     #[test]
     fn the_user_page_shows_hostile_text_literally() {

@@ -1,3 +1,4 @@
+use super::search_form::SearchForm;
 use crate::app::components::avatar::Avatar;
 use crate::app::components::badges::{RoleBadge, StatusBadge};
 use crate::app::components::dates::format_date;
@@ -5,17 +6,18 @@ use crate::app::pages::error::ErrorPage;
 use crate::error::AppError;
 use crate::models::user_list::{
     PageFrom, SortDirection, SortField, UserListPage, UserListParams, UserListQuery, UserListRow,
-    MAX_SEARCH_CHARS,
 };
-use crate::models::Role;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 /// One page of the admin user list (admins only). The parameters are the URL's, unparsed: they
-/// are validated here, where the request arrives.
+/// are validated here, where the request arrives. A URL without any (the whole list) encodes to
+/// an empty form, hence the default.
 #[server(endpoint = "admin_list_users")]
-pub async fn admin_list_users(params: UserListParams) -> Result<UserListPage, AppError> {
+pub async fn admin_list_users(
+    #[server(default)] params: UserListParams,
+) -> Result<UserListPage, AppError> {
     crate::app::auth::require_admin().await?;
     let query = UserListQuery::parse(&params).map_err(AppError::BadRequest)?;
     let state = crate::app::state::app_state()?;
@@ -23,12 +25,13 @@ pub async fn admin_list_users(params: UserListParams) -> Result<UserListPage, Ap
 }
 
 /// `/admin/users`: search, filters, sortable columns and keyset pages, all in the query string.
+/// Without JavaScript the search form is a plain GET form; with it, the list follows the form
+/// as one types (see [`SearchForm`]) through the same query string.
 #[component]
 pub fn AdminUsersPage() -> impl IntoView {
     let query = use_query_map();
-    let params = move || {
-        let query = query.get();
-        UserListParams {
+    let params = Memo::new(move |_| {
+        query.with(|query| UserListParams {
             q: query.get("q"),
             role: query.get("role"),
             deleted: query.get("deleted"),
@@ -37,30 +40,46 @@ pub fn AdminUsersPage() -> impl IntoView {
             after: query.get("after"),
             before: query.get("before"),
             size: query.get("size"),
-        }
-    };
+        })
+    });
+    let list = Resource::new(
+        move || params.get(),
+        |params| async move {
+            let page = admin_list_users(params.clone()).await;
+            (params, page)
+        },
+    );
     view! {
         <Title text="Users"/>
-        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || {
-                let params = params();
-                Suspend::new(async move {
-                    // The server function checks access first, then the parameters: a signed-out
-                    // visitor learns nothing from a bad URL.
-                    let page = admin_list_users(params.clone()).await;
-                    match (page, UserListQuery::parse(&params)) {
-                        (Ok(page), Ok(query)) => view! { <UserList query page/> }.into_any(),
-                        (Err(error), _) => view! { <ErrorPage error/> }.into_any(),
-                        (Ok(_), Err(message)) => {
-                            view! { <ErrorPage error=AppError::BadRequest(message)/> }.into_any()
+        <h1>"Users"</h1>
+        <SearchForm params/>
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                // The server function checks access first, then the parameters: a signed-out
+                // visitor learns nothing from a bad URL.
+                let (params, page) = list.await;
+                match (page, UserListQuery::parse(&params)) {
+                    (Ok(page), Ok(query)) => view! { <UserList query page/> }.into_any(),
+                    (Err(error), _) => {
+                        #[cfg(feature = "hydrate")]
+                        if matches!(error, AppError::Unauthorized) {
+                            crate::app::browser::load_page(&format!(
+                                "/admin/users{}",
+                                params.to_query_string()
+                            ));
                         }
+                        view! { <ErrorPage error/> }.into_any()
                     }
-                })
-            }}
-        </Suspense>
+                    (Ok(_), Err(message)) => {
+                        view! { <ErrorPage error=AppError::BadRequest(message)/> }.into_any()
+                    }
+                }
+            })}
+        </Transition>
     }
 }
 
+/// The list itself: what the query found, with its pages.
 #[component]
 fn UserList(query: UserListQuery, page: UserListPage) -> impl IntoView {
     let view_params = query.view_params();
@@ -96,42 +115,7 @@ fn UserList(query: UserListQuery, page: UserListPage) -> impl IntoView {
     .into_iter()
     .map(|(field, label)| view! { <SortHeader query=query.clone() field label/> })
     .collect_view();
-    let searching = !query.search.is_empty() || query.role.is_some() || query.include_deleted;
     view! {
-        <h1>"Users"</h1>
-        <form class="card search-form" method="get" action="/admin/users" role="search">
-            <div class="form-row">
-                <div class="field">
-                    <label for="q">"Search name or email"</label>
-                    <input type="search" id="q" name="q" value=query.search.clone()
-                        maxlength=MAX_SEARCH_CHARS.to_string()
-                        placeholder="e.g. ada or @example.com"/>
-                </div>
-                <div class="field field-narrow">
-                    <label for="role">"Role"</label>
-                    <select id="role" name="role">
-                        <option value="" selected=query.role.is_none()>"All roles"</option>
-                        <option value="admin" selected=query.role == Some(Role::Admin)>"Admins"</option>
-                        <option value="user" selected=query.role == Some(Role::User)>"Users"</option>
-                    </select>
-                </div>
-                <div class="field field-inline">
-                    <input type="checkbox" id="deleted" name="deleted" value="1"
-                        checked=query.include_deleted/>
-                    <label for="deleted">"Include deleted"</label>
-                </div>
-                {(query.sort != SortField::default()).then(|| view! {
-                    <input type="hidden" name="sort" value=query.sort.as_str()/>
-                })}
-                {(query.direction != query.sort.natural_direction()).then(|| view! {
-                    <input type="hidden" name="dir" value=query.direction.as_str()/>
-                })}
-                <div class="actions">
-                    <button type="submit">"Search"</button>
-                    {searching.then(|| view! { <a class="button secondary" href="/admin/users">"Clear"</a> })}
-                </div>
-            </div>
-        </form>
         <p class="muted" aria-live="polite">
             {page.total.describe()}
             {(!query.search.is_empty()).then(|| format!(" matching “{}”", query.search))}
@@ -232,7 +216,7 @@ fn UserRow(row: UserListRow) -> impl IntoView {
 mod tests {
     use super::*;
     use crate::models::user_list::Total;
-    use crate::models::UserId;
+    use crate::models::{Role, UserId};
 
     pub const HOSTILE_NAMES: [&str; 2] = [
         "<script>alert(1)</script>",

@@ -266,7 +266,8 @@ async fn main() {
         })
     };
     let direct_phase = |round: usize, count: usize| {
-        let (pool, users, db_ids) = (pool.clone(), state.users.clone(), db_ids.clone());
+        // The app's own pool, as its handler uses it.
+        let (pool, users, db_ids) = (state.pool.clone(), state.users.clone(), db_ids.clone());
         // Events are built before the clock starts: the ceiling is the database work alone.
         let prepared: Arc<Vec<UserEvent>> = Arc::new(
             (0..count)

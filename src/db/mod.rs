@@ -35,6 +35,9 @@ impl std::fmt::Debug for DatabaseConfig {
     }
 }
 
+/// How long a pooled connection may sit unused before it is pinged when taken again.
+const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(1);
+
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// Opens a pool and checks that the database answers. The error is already written for a person
@@ -43,6 +46,18 @@ pub async fn connect(options: PgConnectOptions, max_connections: u32) -> Result<
     let pool = PgPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(Duration::from_secs(5))
+        // A connection in steady use has just proved itself; pinging it before each use would
+        // add a round trip to every transaction. One that sat idle (through a database restart,
+        // say) is still checked, and replaced if dead.
+        .test_before_acquire(false)
+        .before_acquire(|connection, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= PING_WHEN_IDLE_FOR {
+                    sqlx::Connection::ping(connection).await?;
+                }
+                Ok(true)
+            })
+        })
         .connect_with(options)
         .await
         .map_err(|error| describe_error(&error))?;

@@ -10,6 +10,7 @@
 use crate::config::LogFormat;
 use axum::extract::MatchedPath;
 use axum::http::Request;
+use std::io::IsTerminal;
 use tower_http::request_id::RequestId;
 use tower_http::trace::MakeSpan;
 use tracing::Span;
@@ -19,7 +20,11 @@ pub fn init_tracing(format: LogFormat) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,warden=info,sqlx=warn,tower_http=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    // Colours only for a person at a terminal: escape codes in a log file are noise, and
+    // writing them is a cost on every request's span.
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stdout().is_terminal());
     let _ = match format {
         LogFormat::Human => builder.try_init(),
         // `span` is the innermost span's fields, handy for queries; `spans` lists them all, so

@@ -9,6 +9,7 @@ pub mod metrics;
 pub mod page_cache;
 pub mod routes;
 pub mod security;
+pub mod session;
 
 pub use logs::init_tracing;
 

@@ -7,6 +7,7 @@ use axum::http::{header, HeaderValue, Request, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use leptos::nonce::Nonce;
+use std::future::Future;
 
 /// The policy of every response. Scripts: our own files, and inline scripts only with this
 /// response's nonce (the ones Leptos writes for a hydrating page); `'wasm-unsafe-eval'` lets the
@@ -58,11 +59,15 @@ pub async fn headers(
 /// cannot ride on a victim's cookies (and the cookies are SameSite=Lax anyway). It guards the
 /// session routes only: webhooks are server-to-server and verified by signature, and the local
 /// provider guards its own forms (see `routes`).
-pub async fn same_origin_writes(
-    axum::extract::State(state): axum::extract::State<AppState>,
+pub async fn same_origin_writes<F, Fut>(
+    state: &AppState,
     request: Request<Body>,
-    next: Next,
-) -> Response {
+    next: F,
+) -> Response
+where
+    F: FnOnce(Request<Body>) -> Fut,
+    Fut: Future<Output = Response>,
+{
     let method = request.method();
     let writes = !(method == axum::http::Method::GET
         || method == axum::http::Method::HEAD
@@ -75,7 +80,7 @@ pub async fn same_origin_writes(
         )
             .into_response();
     }
-    next.run(request).await
+    next(request).await
 }
 
 fn is_same_origin(headers: &axum::http::HeaderMap, app_origin: &str) -> bool {
@@ -144,9 +149,13 @@ const MAX_PAGE_BYTES: usize = 16 * 1024 * 1024;
 /// Leptos answers 500 for every server-function error, including bad arguments that never
 /// reached our code. When the body is one of our [`AppError`]s, its own status is the right one:
 /// a malformed call is a 400, a signed-out one a 401, whatever path the error took.
-pub async fn server_fn_status(request: Request<Body>, next: Next) -> Response {
+pub async fn server_fn_status<F, Fut>(request: Request<Body>, next: F) -> Response
+where
+    F: FnOnce(Request<Body>) -> Fut,
+    Fut: Future<Output = Response>,
+{
     let is_server_fn = request.uri().path().starts_with("/api/");
-    let response = next.run(request).await;
+    let response = next(request).await;
     if !is_server_fn || response.status() != StatusCode::INTERNAL_SERVER_ERROR {
         return response;
     }

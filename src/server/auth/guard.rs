@@ -13,18 +13,21 @@ use crate::models::Role;
 use crate::server::routes::{page_access, PageAccess};
 use crate::users::current::{resolve, Resolution};
 use axum::body::Body;
-use axum::extract::State;
 use axum::http::{Method, Request};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
+use std::future::Future;
 
-pub async fn layer(State(state): State<AppState>, request: Request<Body>, next: Next) -> Response {
+pub async fn layer<F, Fut>(state: &AppState, request: Request<Body>, next: F) -> Response
+where
+    F: FnOnce(Request<Body>) -> Fut,
+    Fut: Future<Output = Response>,
+{
     let need = page_access(request.uri().path());
     if need == PageAccess::Anyone {
-        return next.run(request).await;
+        return next(request).await;
     }
     if request.method() != Method::GET && request.method() != Method::HEAD {
-        return next.run(request).await;
+        return next(request).await;
     }
     let (mut parts, body) = request.into_parts();
     let here = parts
@@ -35,7 +38,7 @@ pub async fn layer(State(state): State<AppState>, request: Request<Body>, next: 
     let claims = parts.extensions.get::<Auth>().and_then(Auth::claims);
     let resolution = match resolve(&state.users, claims).await {
         Ok(resolution) => resolution,
-        Err(error) => return render_error_page(&state, parts, error.into()).await,
+        Err(error) => return render_error_page(state, parts, error.into()).await,
     };
     let refuse = |error: AppError| (error, parts.clone());
     let refusal = match (&resolution, need) {
@@ -52,8 +55,8 @@ pub async fn layer(State(state): State<AppState>, request: Request<Body>, next: 
         _ => None,
     };
     if let Some((error, parts)) = refusal {
-        return render_error_page(&state, parts, error).await;
+        return render_error_page(state, parts, error).await;
     }
     parts.extensions.insert(resolution);
-    next.run(Request::from_parts(parts, body)).await
+    next(Request::from_parts(parts, body)).await
 }

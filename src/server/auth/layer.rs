@@ -5,12 +5,15 @@
 use crate::app::state::AppState;
 use crate::clerk::request::{authenticate, Auth, Instance, Outcome};
 use axum::body::Body;
-use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, Request, StatusCode};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use std::future::Future;
 
-pub async fn layer(State(state): State<AppState>, request: Request<Body>, next: Next) -> Response {
+pub async fn layer<F, Fut>(state: &AppState, request: Request<Body>, next: F) -> Response
+where
+    F: FnOnce(Request<Body>) -> Fut,
+    Fut: Future<Output = Response>,
+{
     // The body is not `Sync`: authenticate on the head alone.
     let (parts, body) = request.into_parts();
     let instance = Instance {
@@ -53,7 +56,7 @@ pub async fn layer(State(state): State<AppState>, request: Request<Body>, next: 
             let status = auth.status();
             let reason = auth.reason().to_owned();
             request.extensions_mut().insert(auth);
-            let mut response = next.run(request).await;
+            let mut response = next(request).await;
             append_clerk_headers(response.headers_mut(), set_cookies, status, &reason);
             response
         }

@@ -28,7 +28,7 @@ use crate::app::style::STYLESHEET_PATH;
 use crate::app::{shell, App};
 use crate::clerk::context::LOCAL_PROVIDER_PATH;
 use crate::server::logs::RequestSpan;
-use crate::server::{auth, page_cache, security};
+use crate::server::{security, session};
 use crate::webhooks::MAX_BODY_BYTES;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
@@ -134,14 +134,7 @@ pub fn router(
     }
     let session = session
         .fallback_service(pages)
-        .layer(from_fn_with_state(state.clone(), page_cache::layer))
-        .layer(from_fn(security::server_fn_status))
-        .layer(from_fn_with_state(state.clone(), auth::guard::layer))
-        .layer(from_fn_with_state(state.clone(), auth::layer::layer))
-        .layer(from_fn_with_state(
-            state.clone(),
-            security::same_origin_writes,
-        ));
+        .layer(from_fn_with_state(state.clone(), session::layer));
 
     let router = public
         .merge(session)

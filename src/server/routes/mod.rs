@@ -136,23 +136,28 @@ pub fn router(
         .fallback_service(pages)
         .layer(from_fn_with_state(state.clone(), session::layer));
 
-    let router = public
-        .merge(session)
-        .layer(from_fn_with_state(state.clone(), security::headers))
-        .layer(CatchPanicLayer::custom(security::panic_response))
+    // One stack, applied once: each `Router::layer` call wraps every route in another boxed
+    // service that is cloned on every request. Outermost first: request id, trace (a span per
+    // request), request id on the response, request metrics (outside the timeout and the panic
+    // catcher, so that their 408s and 500s are counted too), timeout, catch panic, security
+    // headers.
+    let metrics_layer = metrics
+        .as_ref()
+        .map(|_| from_fn(crate::server::metrics::track_requests));
+    let outer = tower::ServiceBuilder::new()
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(TraceLayer::new_for_http().make_span_with(RequestSpan))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .option_layer(metrics_layer)
+        // The metrics step reads an axum response; the layers below it answer their own bodies.
+        .map_response(axum::response::IntoResponse::into_response)
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),
-        ));
-    // Outside the timeout and the panic catcher, so that their 408s and 500s are counted too.
-    let router = match metrics {
-        Some(_) => router.layer(from_fn(crate::server::metrics::track_requests)),
-        None => router,
-    };
-    let router = router
-        .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(TraceLayer::new_for_http().make_span_with(RequestSpan))
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid));
+        ))
+        .layer(CatchPanicLayer::custom(security::panic_response))
+        .layer(from_fn_with_state(state.clone(), security::headers));
+    let router = public.merge(session).layer(outer);
     let router = match local_provider {
         Some(emulator) => router.nest_service(LOCAL_PROVIDER_PATH, emulator.router()),
         None => router,

@@ -1,8 +1,8 @@
 //! Throughput of `POST /api/webhooks/clerk` against the ceiling of its own SQL transaction.
 //!
 //! `cargo bench --bench webhooks` starts a throwaway PostgreSQL and the app, then:
-//! 1. posts signed `user.updated` events over HTTP at 16 concurrent connections and prints
-//!    events/s with p50/p99 latency;
+//! 1. posts signed `user.updated` events over HTTP at 16 connections and prints events/s with
+//!    p50/p99 latency: `wrk` (two threads) replays requests signed before the clock starts;
 //! 2. drives the very same transaction (`warden::webhooks::process`: dedupe insert, versioned
 //!    upsert, outbox check, commit, cache invalidation) directly through sqlx at 16
 //!    concurrency, without HTTP, signature or JSON: the ceiling;
@@ -13,12 +13,12 @@
 //! `WEBHOOK_BENCH_EVENTS` (default 20000) sets the number of events per phase and
 //! `WEBHOOK_BENCH_RUNS` (default 3) the number of alternating runs whose medians are printed.
 
-#[path = "support/pgbench.rs"]
-mod pgbench;
+mod support;
 
 use serde_json::json;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use support::{pgbench, wrk};
 use warden::clerk::api::ClerkUser;
 use warden::db::cluster::LocalCluster;
 use warden::models::{Role, UserId};
@@ -26,6 +26,8 @@ use warden::server::{Application, Options};
 use warden::webhooks::{process, UserEvent};
 
 const CONCURRENCY: usize = 16;
+/// wrk's threads: one a core.
+const WRK_THREADS: usize = 2;
 const USERS: usize = 256;
 
 fn user_json(clerk_id: &str, n: usize, version: i64, db_id: Option<UserId>) -> serde_json::Value {
@@ -63,7 +65,8 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 struct Run {
     events: usize,
     elapsed: Duration,
-    latencies: Vec<Duration>,
+    p50: Duration,
+    p99: Duration,
 }
 
 impl Run {
@@ -84,8 +87,8 @@ impl Run {
             self.events,
             self.elapsed.as_secs_f64(),
             self.rate(),
-            percentile(&self.latencies, 0.50).as_secs_f64() * 1e3,
-            percentile(&self.latencies, 0.99).as_secs_f64() * 1e3,
+            self.p50.as_secs_f64() * 1e3,
+            self.p99.as_secs_f64() * 1e3,
         );
     }
 }
@@ -123,7 +126,8 @@ where
     Run {
         events,
         elapsed,
-        latencies,
+        p50: percentile(&latencies, 0.50),
+        p99: percentile(&latencies, 0.99),
     }
 }
 
@@ -138,6 +142,7 @@ async fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(3)
         .max(1);
+    wrk::require();
     let cluster = LocalCluster::start_throwaway(std::process::id())
         .await
         .expect("a throwaway PostgreSQL");
@@ -222,48 +227,64 @@ async fn main() {
     let db_ids = Arc::new(db_ids);
     let version = |round: usize, i: usize| 2 + (round * 10_000_000 + i) as i64;
 
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(CONCURRENCY)
-        .build()
-        .expect("a client");
     let url = format!("{base_url}/api/webhooks/clerk");
+    let host = base_url.trim_start_matches("http://").to_owned();
     let http_phase = |round: usize, count: usize| {
-        let (client, url) = (client.clone(), url.clone());
-        // Bodies are built and signed before the clock starts, as the direct phase prepares
-        // its events: both phases time only the receiving side's work. (Svix accepts a
-        // timestamp for 5 minutes; a phase takes seconds.)
-        let ts = time::OffsetDateTime::now_utc().unix_timestamp();
-        let prepared: Arc<Vec<(String, String, Vec<u8>)>> = Arc::new(
-            (0..count)
-                .map(|i| {
-                    let user = i % USERS;
-                    let v = version(round, i);
-                    let data =
-                        user_json(&format!("user_bench_{user}"), user, v, Some(db_ids[user]));
-                    let body = body("user.updated", data, v);
-                    let svix_id = format!("msg_http_{round}_{i}");
-                    let signature = clerk_emulator::svix_signature(&secret, &svix_id, ts, &body);
-                    (svix_id, signature, body)
-                })
-                .collect(),
+        let (url, host, db_ids, secret, pool) = (
+            url.clone(),
+            host.clone(),
+            db_ids.clone(),
+            secret.clone(),
+            pool.clone(),
         );
-        drive(count, move |i, _| {
-            let (client, url, prepared) = (client.clone(), url.clone(), prepared.clone());
-            async move {
-                let (svix_id, signature, body) = &prepared[i];
-                let response = client
-                    .post(&url)
-                    .header("content-type", "application/json")
-                    .header("svix-id", svix_id)
-                    .header("svix-timestamp", ts.to_string())
-                    .header("svix-signature", signature)
-                    .body(body.clone())
-                    .send()
-                    .await
-                    .expect("a webhook request");
-                assert_eq!(response.status(), 200, "{:?}", response.text().await);
+        async move {
+            // Requests are built and signed before the clock starts, as the direct phase
+            // prepares its events: both phases time only the receiving side's work. (Svix
+            // accepts a timestamp for 5 minutes; a phase takes seconds.) wrk's thread `t` sends
+            // the events `i` with `i % WRK_THREADS == t`, in order: as in the other phases, no
+            // two events in flight touch one user.
+            let ts = time::OffsetDateTime::now_utc().unix_timestamp();
+            let mut prepared = vec![Vec::new(); WRK_THREADS];
+            for i in 0..count {
+                let user = i % USERS;
+                let v = version(round, i);
+                let data = user_json(&format!("user_bench_{user}"), user, v, Some(db_ids[user]));
+                let body = body("user.updated", data, v);
+                let svix_id = format!("msg_http_{round}_{i}");
+                let signature = clerk_emulator::svix_signature(&secret, &svix_id, ts, &body);
+                let mut request = format!(
+                    "POST /api/webhooks/clerk HTTP/1.1\r\nHost: {host}\r\n\
+                     Content-Type: application/json\r\nsvix-id: {svix_id}\r\n\
+                     svix-timestamp: {ts}\r\nsvix-signature: {signature}\r\n\
+                     Content-Length: {}\r\n\r\n",
+                    body.len()
+                )
+                .into_bytes();
+                request.extend_from_slice(&body);
+                prepared[i % WRK_THREADS].push(request);
             }
-        })
+            let run =
+                tokio::task::spawn_blocking(move || wrk::replay(&url, &prepared, CONCURRENCY))
+                    .await
+                    .expect("the wrk run");
+            assert_eq!(run.non_2xx, 0, "every webhook was answered with a 2xx");
+            let recorded: i64 =
+                sqlx::query_scalar("SELECT count(*) FROM webhook_events WHERE svix_id LIKE $1")
+                    .bind(format!("msg_http_{round}\\_%"))
+                    .fetch_one(&pool)
+                    .await
+                    .expect("counting the recorded events");
+            assert_eq!(
+                recorded as usize, count,
+                "every event of the run was recorded"
+            );
+            Run {
+                events: count,
+                elapsed: Duration::from_secs_f64(run.seconds),
+                p50: Duration::from_secs_f64(run.p50_ms / 1e3),
+                p99: Duration::from_secs_f64(run.p99_ms / 1e3),
+            }
+        }
     };
     let direct_phase = |round: usize, count: usize| {
         // The app's own pool, as its handler uses it.
@@ -346,7 +367,7 @@ async fn main() {
     println!(
         "bench-row|signed `user.updated` webhooks, {CONCURRENCY} connections|{:.0} events/s, p99 {:.1} ms|pgbench, the same statements: {pgbench_tps:.0} tps (through sqlx: {:.0} tx/s)|{:.2} (goal ≥ 0.6)",
         http.rate(),
-        percentile(&http.latencies, 0.99).as_secs_f64() * 1e3,
+        http.p99.as_secs_f64() * 1e3,
         direct.rate(),
         ratio
     );

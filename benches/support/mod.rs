@@ -3,6 +3,7 @@
 
 #![allow(dead_code)] // each bench uses its own part of this module
 
+pub mod pgbench;
 pub mod wrk;
 
 use std::process::Stdio;

@@ -17,6 +17,9 @@ pub struct WrkRun {
     pub p50_ms: f64,
     pub p99_ms: f64,
     pub non_2xx: u64,
+    /// Requests answered, and the run's duration (`N requests in 5.01s`).
+    pub requests: u64,
+    pub seconds: f64,
 }
 
 impl WrkRun {
@@ -32,6 +35,8 @@ impl WrkRun {
             p50_ms: pick(|r| r.p50_ms),
             p99_ms: pick(|r| r.p99_ms),
             non_2xx: runs.iter().map(|r| r.non_2xx).sum(),
+            requests: pick(|r| r.requests as f64) as u64,
+            seconds: pick(|r| r.seconds),
         }
     }
 
@@ -61,10 +66,91 @@ pub fn run(url: &str, headers: &[String], connections: u32, seconds: u64) -> Wrk
     parse(&text)
 }
 
+/// `wrk` sending each of `prepared[t]` (complete HTTP/1.1 requests) once, from thread `t`, over
+/// `connections` connections in all (see `replay.lua`). `seconds` is the time from the first
+/// thread's first request to the last thread's last answer, read from the script's lines as
+/// they come; wrk is then interrupted, and prints its latencies. `requests_per_second` is
+/// wrk's own (over its whole run): use `seconds`.
+pub fn replay(url: &str, prepared: &[Vec<Vec<u8>>], connections: usize) -> WrkRun {
+    use std::io::{BufRead, Read};
+    use std::process::Stdio;
+    use std::time::Instant;
+
+    let dir = std::env::temp_dir().join(format!("warden-replay-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a folder for the prepared requests");
+    let script = dir.join("replay.lua");
+    std::fs::write(&script, include_str!("replay.lua")).expect("writing the wrk script");
+    let prefix = dir.join("requests");
+    for (thread, requests) in prepared.iter().enumerate() {
+        let mut bytes = Vec::new();
+        for request in requests {
+            assert!(!request.contains(&0), "a prepared request holds a NUL byte");
+            bytes.extend_from_slice(request);
+            bytes.push(0);
+        }
+        std::fs::write(format!("{}.{thread}", prefix.display()), bytes)
+            .expect("writing the prepared requests");
+    }
+    let mut child = Command::new("wrk")
+        .args([
+            &format!("-t{}", prepared.len()),
+            &format!("-c{connections}"),
+            // An upper bound only: wrk is interrupted once every thread is done.
+            "-d300s",
+            "--latency",
+            "-s",
+        ])
+        .arg(&script)
+        .arg(url)
+        .arg("--")
+        .arg(&prefix)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("running wrk");
+    let mut stdout = std::io::BufReader::new(child.stdout.take().expect("wrk's output"));
+    let (mut started, mut done) = (None, 0);
+    let mut text = String::new();
+    let mut line = String::new();
+    while done < prepared.len() {
+        line.clear();
+        if stdout.read_line(&mut line).expect("reading wrk's output") == 0 {
+            break;
+        }
+        match line.trim() {
+            "replay: started" => {
+                started.get_or_insert_with(Instant::now);
+            }
+            "replay: done" => done += 1,
+            _ => text.push_str(&line),
+        }
+    }
+    let elapsed = started.map(|at| at.elapsed());
+    let _ = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    stdout
+        .read_to_string(&mut text)
+        .expect("reading wrk's output");
+    let status = child.wait().expect("waiting for wrk");
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        status.success() && done == prepared.len(),
+        "wrk stopped before every thread was done ({done} of {}): {text}",
+        prepared.len()
+    );
+    let mut run = parse(&text);
+    run.seconds = elapsed.expect("a started run").as_secs_f64();
+    run
+}
+
 fn parse(text: &str) -> WrkRun {
     let mut run = WrkRun::default();
     for line in text.lines().map(str::trim) {
-        if let Some(rest) = line.strip_prefix("Requests/sec:") {
+        if let Some((count, rest)) = line.split_once(" requests in ") {
+            run.requests = count.trim().parse().unwrap_or(0);
+            let duration = rest.split(',').next().unwrap_or_default();
+            run.seconds = millis(duration.trim()) / 1000.0;
+        } else if let Some(rest) = line.strip_prefix("Requests/sec:") {
             run.requests_per_second = rest.trim().parse().unwrap_or(0.0);
         } else if let Some(rest) = line.strip_prefix("50%") {
             run.p50_ms = millis(rest.trim());

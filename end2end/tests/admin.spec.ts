@@ -189,7 +189,54 @@ test('the first admin promotes a user, who then sees the admin pages; others get
       await hydration.hydrated(page);
       await hydration.hydrated(memberPage);
     }
-    // The answers the steps asked for: the refused reason, and the member's 403 page.
+
+    // (6) The last admin cannot demote themselves. Every other admin (the member, and any
+    // admin an earlier run made in this database) is demoted through the list first.
+    await page.goto('/admin/users?role=admin&size=100');
+    // Every run names its admin Grace Hopper: the email, unique per run, tells this one apart.
+    const adminRows = await page
+      .getByRole('table')
+      .getByRole('row')
+      .evaluateAll((rows) =>
+        rows.flatMap((row) => {
+          const link = row.querySelector('a[href^="/admin/users/"]');
+          return link
+            ? [{ name: link.textContent ?? '', href: link.getAttribute('href') ?? '', text: row.textContent ?? '' }]
+            : [];
+        }),
+      );
+    const isOwn = (row: { text: string }) => row.text.includes(admin.email);
+    const others = adminRows.filter((row) => !isOwn(row));
+    const own = adminRows.filter(isOwn);
+    expect(others.map((row) => row.name)).toContain(fullName(member));
+    expect(own).toHaveLength(1);
+    for (const other of others) {
+      await page.goto(other.href);
+      await page.getByRole('button', { name: 'Demote to user' }).click();
+      await expect(page.getByRole('status')).toHaveText(
+        `${other.name}'s role is now user. It takes effect on their next request.`,
+      );
+    }
+    await page.goto(own[0].href);
+    await expect(page.getByRole('heading', { level: 1, name: fullName(admin) })).toBeVisible();
+    if (js) {
+      await hydration.hydrated(page);
+      await hydration.markDocument(page);
+    }
+    await page.getByRole('button', { name: 'Demote to user' }).click();
+    await expect(page.getByRole('alert')).toHaveText(
+      `${fullName(admin)} is the last admin; promote someone else first.`,
+    );
+    await expect(page.getByRole('button', { name: 'Demote to user' })).toBeVisible();
+    if (js) await hydration.expectSameDocument(page);
+    await screenshot(page, testInfo, 'last-admin.png');
+    // Still an admin, by the database.
+    await page.goto('/admin');
+    await expect(page.getByRole('heading', { level: 1, name: 'Admin overview' })).toBeVisible();
+    if (js) await hydration.hydrated(page);
+
+    // The answers the steps asked for: the refused reason and the refused last admin (both
+    // 422), and the member's 403 page.
     if (js) hydration.expectNoConsoleProblems(problems, [/status of 422 .*\/api\/admin_set_user_role\)$/, hydration.noIcon]);
     if (js) hydration.expectNoConsoleProblems(memberProblems, [/status of 403 .*\/admin\)$/, hydration.noIcon]);
   } finally {

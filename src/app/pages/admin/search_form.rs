@@ -44,7 +44,9 @@ pub fn SearchForm(params: Memo<UserListParams>) -> impl IntoView {
             );
         }
     };
-    let pending = StoredValue::new_local(None::<TimeoutHandle>);
+    // Thread-safe storage (a handle is a number): a server render is dropped on whichever
+    // thread polls its body last, and a thread-local value dropped elsewhere panics.
+    let pending = StoredValue::new(None::<TimeoutHandle>);
     let cancel_pending = move || {
         if let Some(handle) = pending.get_value() {
             handle.clear();

@@ -5,6 +5,8 @@
 //! The files carry a hash of their content in their names (`warden.<hash>.js`,
 //! `warden.<hash>.wasm`), so that browsers may keep them for good; the manifest that names
 //! them is `hash.txt` beside them, in the format Leptos reads (`js: <hash>`, `wasm: <hash>`).
+//! `cargo leptos build` writes the same manifest beside the server binary instead (where
+//! Leptos looks by default), so that place is the second one looked at.
 
 use std::path::{Path, PathBuf};
 
@@ -27,10 +29,20 @@ pub struct Bundle {
 }
 
 impl Bundle {
-    /// The bundle in `dir`, or `None` when there is none (or it is incomplete).
+    /// The bundle in `dir`, named by the manifest in `dir` or else by the one beside the
+    /// running binary; `None` when there is none (or it is incomplete).
     pub fn find(dir: &Path) -> Option<Bundle> {
-        let manifest = dir.join(MANIFEST);
-        let text = std::fs::read_to_string(&manifest).ok()?;
+        let beside_binary = std::env::current_exe()
+            .ok()
+            .and_then(|exe| exe.parent().map(|parent| parent.join(MANIFEST)));
+        Bundle::find_with(dir, [Some(dir.join(MANIFEST)), beside_binary])
+    }
+
+    fn find_with(dir: &Path, manifests: [Option<PathBuf>; 2]) -> Option<Bundle> {
+        let (manifest, text) = manifests.into_iter().flatten().find_map(|manifest| {
+            let text = std::fs::read_to_string(&manifest).ok()?;
+            Some((manifest, text))
+        })?;
         let (js, wasm) = parse_manifest(&text)?;
         let missing: Vec<&str> = [js.as_str(), wasm.as_str()]
             .into_iter()
@@ -112,6 +124,29 @@ mod tests {
         assert!(bundle.has_file("warden.a1.js") && bundle.has_file("warden.b2.wasm"));
         assert!(!bundle.has_file("hash.txt"));
         assert!(bundle.manifest.is_absolute());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_manifest_beside_the_binary_names_files_in_the_bundle_folder() {
+        let dir = std::env::temp_dir().join(format!("warden-bundle-{}", uuid::Uuid::new_v4()));
+        let (pkg, bin) = (dir.join("site/pkg"), dir.join("release"));
+        std::fs::create_dir_all(&pkg).unwrap();
+        std::fs::create_dir_all(&bin).unwrap();
+        std::fs::write(bin.join(MANIFEST), "js: Tw-i3\nwasm: Hw_V6\ncss: s1\n").unwrap();
+        std::fs::write(pkg.join("warden.Tw-i3.js"), "export default 1").unwrap();
+        std::fs::write(pkg.join("warden.Hw_V6.wasm"), b"\0asm").unwrap();
+        let beside_binary = Some(bin.join(MANIFEST));
+        let bundle = Bundle::find_with(&pkg, [Some(pkg.join(MANIFEST)), beside_binary.clone()])
+            .expect("the bundle cargo-leptos wrote");
+        assert_eq!(bundle.manifest, bin.join(MANIFEST));
+        assert_eq!(bundle.dir, pkg);
+        // The bundle folder's own manifest comes first.
+        std::fs::write(pkg.join(MANIFEST), "js: a1\nwasm: b2\n").unwrap();
+        assert_eq!(
+            Bundle::find_with(&pkg, [Some(pkg.join(MANIFEST)), beside_binary]),
+            None
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

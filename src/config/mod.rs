@@ -145,12 +145,15 @@ impl Config {
         let data_dir = lookup("WARDEN_DATA_DIR")
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from(PROJECT_DIR).join(".data"));
-        let assets_dir = lookup("LEPTOS_SITE_ROOT")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(PROJECT_DIR).join("public"));
+        let site_root = lookup("LEPTOS_SITE_ROOT").map(PathBuf::from);
+        // Without a site root (plain `cargo run`), files come from `public/` and the bundle from
+        // where cargo-leptos and scripts/build-wasm both write it: cargo-leptos refuses an
+        // assets folder holding a `pkg/` of its own.
         let pkg_dir = lookup("WARDEN_PKG_DIR")
             .map(PathBuf::from)
-            .unwrap_or_else(|| assets_dir.join("pkg"));
+            .or_else(|| site_root.as_ref().map(|root| root.join("pkg")))
+            .unwrap_or_else(|| PathBuf::from(PROJECT_DIR).join("target/site/pkg"));
+        let assets_dir = site_root.unwrap_or_else(|| PathBuf::from(PROJECT_DIR).join("public"));
         let cache_max_entries: u64 =
             parse(&lookup, "CACHE_MAX_ENTRIES", "a whole number")?.unwrap_or(10_000);
         let cache_ttl_seconds: u64 =

@@ -263,7 +263,7 @@ async fn main() {
                 request.extend_from_slice(&body);
                 prepared[i % WRK_THREADS].push(request);
             }
-            let run =
+            let (run, elapsed) =
                 tokio::task::spawn_blocking(move || wrk::replay(&url, &prepared, CONCURRENCY))
                     .await
                     .expect("the wrk run");
@@ -280,7 +280,7 @@ async fn main() {
             );
             Run {
                 events: count,
-                elapsed: Duration::from_secs_f64(run.seconds),
+                elapsed,
                 p50: Duration::from_secs_f64(run.p50_ms / 1e3),
                 p99: Duration::from_secs_f64(run.p99_ms / 1e3),
             }

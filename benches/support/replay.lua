@@ -2,8 +2,9 @@
 -- one a complete HTTP/1.1 request, ended by a NUL byte) once each, in order, then stops when
 -- the last has been answered. It prints `replay: started` at its first request and
 -- `replay: done` after its last answer, so that the caller can time the run (wrk itself runs
--- for its whole `-d` duration, whenever its threads stop). Requests asked for past the end (one per other connection of the
--- thread) are `GET /livez`, which changes nothing; its answer, `ok`, is not counted.
+-- for its whole `-d` duration, whenever its threads stop). Requests asked for past the end
+-- (one per other connection of the thread) are `GET /livez`, which changes nothing; its
+-- answer, `ok`, is not counted.
 local next_thread = 0
 
 function setup(thread)

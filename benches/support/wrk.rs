@@ -1,6 +1,7 @@
 //! `wrk`, the load generator, run and read.
 
 use std::process::Command;
+use std::time::{Duration, Instant};
 
 pub fn require() {
     let found = Command::new("wrk").arg("--version").output().is_ok();
@@ -17,9 +18,6 @@ pub struct WrkRun {
     pub p50_ms: f64,
     pub p99_ms: f64,
     pub non_2xx: u64,
-    /// Requests answered, and the run's duration (`N requests in 5.01s`).
-    pub requests: u64,
-    pub seconds: f64,
 }
 
 impl WrkRun {
@@ -35,8 +33,6 @@ impl WrkRun {
             p50_ms: pick(|r| r.p50_ms),
             p99_ms: pick(|r| r.p99_ms),
             non_2xx: runs.iter().map(|r| r.non_2xx).sum(),
-            requests: pick(|r| r.requests as f64) as u64,
-            seconds: pick(|r| r.seconds),
         }
     }
 
@@ -67,14 +63,13 @@ pub fn run(url: &str, headers: &[String], connections: u32, seconds: u64) -> Wrk
 }
 
 /// `wrk` sending each of `prepared[t]` (complete HTTP/1.1 requests) once, from thread `t`, over
-/// `connections` connections in all (see `replay.lua`). `seconds` is the time from the first
-/// thread's first request to the last thread's last answer, read from the script's lines as
-/// they come; wrk is then interrupted, and prints its latencies. `requests_per_second` is
-/// wrk's own (over its whole run): use `seconds`.
-pub fn replay(url: &str, prepared: &[Vec<Vec<u8>>], connections: usize) -> WrkRun {
+/// `connections` connections in all (see `replay.lua`), and the time from the first thread's
+/// first request to the last thread's last answer, read from the script's lines as they come.
+/// wrk is then interrupted, and prints its latencies; its `requests_per_second` is over its
+/// whole run, so use the time returned.
+pub fn replay(url: &str, prepared: &[Vec<Vec<u8>>], connections: usize) -> (WrkRun, Duration) {
     use std::io::{BufRead, Read};
     use std::process::Stdio;
-    use std::time::Instant;
 
     let dir = std::env::temp_dir().join(format!("warden-replay-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("a folder for the prepared requests");
@@ -138,19 +133,13 @@ pub fn replay(url: &str, prepared: &[Vec<Vec<u8>>], connections: usize) -> WrkRu
         "wrk stopped before every thread was done ({done} of {}): {text}",
         prepared.len()
     );
-    let mut run = parse(&text);
-    run.seconds = elapsed.expect("a started run").as_secs_f64();
-    run
+    (parse(&text), elapsed.expect("a started run"))
 }
 
 fn parse(text: &str) -> WrkRun {
     let mut run = WrkRun::default();
     for line in text.lines().map(str::trim) {
-        if let Some((count, rest)) = line.split_once(" requests in ") {
-            run.requests = count.trim().parse().unwrap_or(0);
-            let duration = rest.split(',').next().unwrap_or_default();
-            run.seconds = millis(duration.trim()) / 1000.0;
-        } else if let Some(rest) = line.strip_prefix("Requests/sec:") {
+        if let Some(rest) = line.strip_prefix("Requests/sec:") {
             run.requests_per_second = rest.trim().parse().unwrap_or(0.0);
         } else if let Some(rest) = line.strip_prefix("50%") {
             run.p50_ms = millis(rest.trim());

@@ -164,23 +164,16 @@ async fn main() {
         .await
         .expect("binding");
     let base_url = format!("http://{}", listener.local_addr().expect("address"));
-    let clerk_config = provider.emulator.config();
-    let secret = clerk_config.webhook_signing_secret.clone();
-    let vars: std::collections::HashMap<&str, String> = [
+    let secret = provider.emulator.config().webhook_signing_secret.clone();
+    let vars: std::collections::HashMap<String, String> = [
         ("LEPTOS_SITE_ADDR", "127.0.0.1:0".to_string()),
         ("APP_ORIGIN", base_url.clone()),
-        ("CLERK_SECRET_KEY", clerk_config.secret_key.clone()),
-        (
-            "CLERK_PUBLISHABLE_KEY",
-            clerk_config.publishable_key.clone(),
-        ),
-        ("CLERK_API_URL", provider.url.clone()),
-        ("CLERK_PROXY_URL", provider.url.clone()),
-        ("CLERK_WEBHOOK_SIGNING_SECRET", secret.clone()),
         ("DATABASE_URL", cluster.url("bench")),
         ("DATABASE_MAX_CONNECTIONS", "32".to_string()),
     ]
     .into_iter()
+    .map(|(name, value)| (name.to_owned(), value))
+    .chain(provider.app_env())
     .collect();
     let config = warden::config::Config::from_lookup(|name| vars.get(name).cloned())
         .expect("a configuration");

@@ -65,9 +65,7 @@ impl Setup {
 
     /// The app's environment, as a deployment on real Clerk sets it.
     fn env(&self) -> Vec<(String, String)> {
-        let config = self.clerk.emulator.config();
-        let url = &self.clerk.url;
-        vec![
+        let mut env = vec![
             (
                 "APP_ORIGIN".into(),
                 format!("http://127.0.0.1:{}", self.port),
@@ -77,20 +75,10 @@ impl Setup {
                 format!("127.0.0.1:{}", self.port),
             ),
             ("DATABASE_URL".into(), self.cluster.url(&self.database)),
-            ("CLERK_SECRET_KEY".into(), config.secret_key.clone()),
-            (
-                "CLERK_PUBLISHABLE_KEY".into(),
-                config.publishable_key.clone(),
-            ),
-            ("CLERK_API_URL".into(), url.clone()),
-            ("CLERK_PROXY_URL".into(), url.clone()),
-            ("CLERK_SIGN_IN_URL".into(), format!("{url}/sign-in")),
-            (
-                "CLERK_WEBHOOK_SIGNING_SECRET".into(),
-                config.webhook_signing_secret.clone(),
-            ),
             ("RUST_LOG".into(), "warn".into()),
-        ]
+        ];
+        env.extend(self.clerk.app_env());
+        env
     }
 
     /// The release binary, started and answering `/readyz`.

@@ -184,6 +184,28 @@ pub struct RunningEmulator {
 }
 
 impl RunningEmulator {
+    /// What an app sets, under Clerk's own variable names, to use this instance where it
+    /// would use clerk.com: the keys, the webhook signing secret, the Backend API, the Frontend
+    /// API (as the proxy a development instance is reached through) and the sign-in page.
+    pub fn app_env(&self) -> Vec<(String, String)> {
+        let config = self.emulator.config();
+        let url = &self.url;
+        [
+            ("CLERK_SECRET_KEY", config.secret_key.clone()),
+            ("CLERK_PUBLISHABLE_KEY", config.publishable_key.clone()),
+            ("CLERK_API_URL", url.clone()),
+            ("CLERK_PROXY_URL", url.clone()),
+            ("CLERK_SIGN_IN_URL", format!("{url}/sign-in")),
+            (
+                "CLERK_WEBHOOK_SIGNING_SECRET",
+                config.webhook_signing_secret.clone(),
+            ),
+        ]
+        .into_iter()
+        .map(|(name, value)| (name.to_owned(), value))
+        .collect()
+    }
+
     /// Stop serving and wait for the server task to end.
     pub async fn shutdown(mut self) {
         if let Some(tx) = self.shutdown.take() {

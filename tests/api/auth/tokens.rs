@@ -202,7 +202,7 @@ async fn a_pem_key_verifies_without_any_jwks_fetch() {
     // CLERK_JWT_KEY: networkless verification, as with Clerk's "JWKS Public Key".
     let app = spawn_app().await;
     let pem = app.emulator().public_key_pem();
-    let env = clerk_env(app.emulator(), &app.clerk.url, &app.base_url);
+    let env = clerk_env(&app.clerk, &app.base_url);
     let mut vars: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     vars.push(("CLERK_JWT_KEY", &pem));
     let application = build_application(test_config(&vars), &app.pool, None, None).await;

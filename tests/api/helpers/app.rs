@@ -136,7 +136,7 @@ pub async fn spawn_app_on_with(pool: PgPool, options: AppOptions) -> TestApp {
         .await
         .expect("starting the local Clerk provider");
 
-    let mut env = clerk_env(&clerk.emulator, &clerk.url, &base_url);
+    let mut env = clerk_env(&clerk, &base_url);
     env.extend(
         options
             .env
@@ -180,16 +180,15 @@ pub struct Instance {
 }
 
 impl Instance {
-    /// Serves the app on `listener` over `pool`, configured for `provider` at `provider_url`.
+    /// Serves the app on `listener` over `pool`, configured for `provider`.
     pub async fn start(
         listener: tokio::net::TcpListener,
         pool: PgPool,
-        provider: &clerk_emulator::Emulator,
-        provider_url: &str,
+        provider: &clerk_emulator::RunningEmulator,
     ) -> Instance {
         let addr = listener.local_addr().expect("local address");
         let base_url = format!("http://{addr}");
-        let env = clerk_env(provider, provider_url, &base_url);
+        let env = clerk_env(provider, &base_url);
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let application = build_application(test_config(&env), &pool, Some(listener), None).await;
         let state = application.state().clone();

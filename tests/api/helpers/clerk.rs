@@ -4,29 +4,15 @@
 use super::app::TestApp;
 use serde_json::{json, Value};
 
-/// The app's environment for a Clerk-compatible provider at `clerk_url` (what a deployment
-/// sets for clerk.com, with the provider's URLs).
+/// The app's environment for the local provider `provider` (what a deployment sets for
+/// clerk.com, with the provider's URLs), serving at `app_origin`.
 pub fn clerk_env(
-    provider: &clerk_emulator::Emulator,
-    clerk_url: &str,
+    provider: &clerk_emulator::RunningEmulator,
     app_origin: &str,
 ) -> Vec<(String, String)> {
-    let config = provider.config();
-    vec![
-        ("APP_ORIGIN".into(), app_origin.into()),
-        ("CLERK_SECRET_KEY".into(), config.secret_key.clone()),
-        (
-            "CLERK_PUBLISHABLE_KEY".into(),
-            config.publishable_key.clone(),
-        ),
-        ("CLERK_API_URL".into(), clerk_url.into()),
-        ("CLERK_PROXY_URL".into(), clerk_url.into()),
-        ("CLERK_SIGN_IN_URL".into(), format!("{clerk_url}/sign-in")),
-        (
-            "CLERK_WEBHOOK_SIGNING_SECRET".into(),
-            config.webhook_signing_secret.clone(),
-        ),
-    ]
+    let mut env = vec![("APP_ORIGIN".to_owned(), app_origin.to_owned())];
+    env.extend(provider.app_env());
+    env
 }
 
 impl TestApp {

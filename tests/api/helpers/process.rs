@@ -39,9 +39,7 @@ impl Deployment {
 
     /// Instance `index`'s environment, as a deployment on clerk.com sets it.
     pub fn env(&self, index: usize) -> Vec<(String, String)> {
-        let config = self.emulator().config();
-        let url = &self.clerk.url;
-        vec![
+        let mut env = vec![
             ("APP_ENV".into(), "production".into()),
             ("APP_ORIGIN".into(), ORIGIN.into()),
             (
@@ -50,20 +48,10 @@ impl Deployment {
             ),
             ("DATABASE_URL".into(), self.db.url.clone()),
             ("DATABASE_MAX_CONNECTIONS".into(), "8".into()),
-            ("CLERK_SECRET_KEY".into(), config.secret_key.clone()),
-            (
-                "CLERK_PUBLISHABLE_KEY".into(),
-                config.publishable_key.clone(),
-            ),
-            ("CLERK_API_URL".into(), url.clone()),
-            ("CLERK_PROXY_URL".into(), url.clone()),
-            ("CLERK_SIGN_IN_URL".into(), format!("{url}/sign-in")),
-            (
-                "CLERK_WEBHOOK_SIGNING_SECRET".into(),
-                config.webhook_signing_secret.clone(),
-            ),
             ("RUST_LOG".into(), "warn".into()),
-        ]
+        ];
+        env.extend(self.clerk.app_env());
+        env
     }
 
     /// Instance `index`, started and answering `/health`.

@@ -48,7 +48,7 @@ async fn json_logs_carry_the_request_id_and_never_a_secret() {
         .await
         .expect("starting the local Clerk provider");
     let provider = &clerk.emulator;
-    let mut env = clerk_env(provider, &clerk.url, &base_url);
+    let mut env = clerk_env(&clerk, &base_url);
     env.extend(
         [
             ("DATABASE_URL", db.url.as_str()),

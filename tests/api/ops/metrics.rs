@@ -192,7 +192,7 @@ async fn a_metrics_address_gets_a_listener_of_its_own_that_stops_with_the_app() 
     let provider = provider_for("http://127.0.0.1:9/unused", 1.0).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base_url = format!("http://{}", listener.local_addr().unwrap());
-    let mut env = clerk_env(&provider.emulator, &provider.url, &base_url);
+    let mut env = clerk_env(&provider, &base_url);
     env.push(("METRICS_ADDR".into(), "127.0.0.1:0".into()));
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let application = build_application(test_config(&env), &db.pool, Some(listener), None).await;
@@ -255,7 +255,7 @@ async fn a_bad_metrics_address_stops_the_start_naming_the_variable() {
     let provider = provider_for("http://127.0.0.1:9/unused", 1.0).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base_url = format!("http://{}", listener.local_addr().unwrap());
-    let mut env = clerk_env(&provider.emulator, &provider.url, &base_url);
+    let mut env = clerk_env(&provider, &base_url);
     env.push(("METRICS_ADDR".into(), taken_addr));
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let error = warden::server::Application::build_with(

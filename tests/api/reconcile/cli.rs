@@ -6,7 +6,7 @@ use crate::helpers::clerk::clerk_env;
 use std::process::Output;
 
 async fn warden(setup: &Setup, args: &[&str]) -> Output {
-    let env = clerk_env(setup.emulator(), &setup.clerk.url, "http://127.0.0.1:9");
+    let env = clerk_env(&setup.clerk, "http://127.0.0.1:9");
     tokio::process::Command::new(env!("CARGO_BIN_EXE_warden"))
         .args(args)
         .envs(env)

@@ -17,7 +17,7 @@ async fn the_worker_resumes_after_the_app_died_between_commit_and_delivery() {
     let provider = provider_for(&format!("http://{addr}{WEBHOOK_PATH}"), 0.001).await;
 
     // First instance: no worker. The webhook commits the user and the job, then it dies.
-    let first = Instance::start(listener, db.pool.clone(), &provider.emulator, &provider.url).await;
+    let first = Instance::start(listener, db.pool.clone(), &provider).await;
     let user = provider
         .emulator
         .create_user(new_user("phoenix@example.com", "Phoenix", json!({})))
@@ -44,8 +44,7 @@ async fn the_worker_resumes_after_the_app_died_between_commit_and_delivery() {
 
     // A new instance on the same database and address; its worker delivers.
     let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
-    let second =
-        Instance::start(listener, db.pool.clone(), &provider.emulator, &provider.url).await;
+    let second = Instance::start(listener, db.pool.clone(), &provider).await;
     let worker = start_worker(&second.state, fast_outbox());
     settle(&provider.emulator, &db.pool).await;
     let db_user = row(&db.pool, &user.id).await.unwrap();
@@ -79,7 +78,7 @@ async fn nothing_is_lost_when_the_database_stops_mid_stream() {
     let addr = listener.local_addr().unwrap();
     // Svix's schedule × 0.002: 0, 10 ms, 0.6 s, 3.6 s, 14 s, 36 s, …
     let provider = provider_for(&format!("http://{addr}{WEBHOOK_PATH}"), 0.002).await;
-    let app = Instance::start(listener, pool.clone(), &provider.emulator, &provider.url).await;
+    let app = Instance::start(listener, pool.clone(), &provider).await;
     let worker = start_worker(&app.state, fast_outbox());
     let clerk = &provider.emulator;
 

@@ -11,11 +11,11 @@
 //! # How
 //! PostgreSQL delivers notifications in commit order, and a listening session sends those
 //! already signalled to it before it reports itself ready after its next query (a commit
-//! signals every listener before it returns). So one `SELECT 1` on the listening connection,
-//! sent after the request arrived, brings in every notification of a commit that preceded the
-//! request. Requests share round trips: each waits for the first one *started* after it
-//! arrived, so the feed sends one query at a time, however many requests wait. The cost is
-//! one round trip on the connection the feed already holds; no request borrows one.
+//! signals every listener before it returns). So one query (an empty one) on the listening
+//! connection, sent after the request arrived, brings in every notification of a commit that
+//! preceded the request. Requests share round trips: each waits for the first one *started*
+//! after it arrived, so the feed sends one query at a time, however many requests wait. The
+//! cost is one round trip on the connection the feed already holds; no request borrows one.
 
 use crate::users::UserStore;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

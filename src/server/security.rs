@@ -4,10 +4,11 @@ use crate::app::state::AppState;
 use crate::error::AppError;
 use axum::body::Body;
 use axum::http::{header, HeaderValue, Request, StatusCode};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use leptos::nonce::Nonce;
 use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 /// The policy of every response. Scripts: our own files, and inline scripts only with this
 /// response's nonce (the ones Leptos writes for a hydrating page); `'wasm-unsafe-eval'` lets the
@@ -22,21 +23,74 @@ fn content_security_policy(nonce: &str) -> String {
 
 /// Security headers, and a fresh nonce per request: the pages read it from the request (see
 /// `app::provide_request_nonce`) and put it on every `<script>` they write.
-pub async fn headers(
-    axum::extract::State(state): axum::extract::State<AppState>,
-    mut request: Request<Body>,
-    next: Next,
-) -> Response {
-    let nonce = Nonce::new();
-    request.extensions_mut().insert(nonce.clone());
-    let response = next.run(request).await;
-    // Without a browser bundle there is nothing to hydrate: the scripts would be dead weight.
-    let mut response = match state.bundle {
-        Some(_) => response,
-        None => without_inline_scripts(response).await,
-    };
+///
+/// A tower layer of its own rather than `axum::middleware::from_fn`: it changes the request
+/// before the inner service is called, so it can call it at once instead of cloning and boxing
+/// it for a `Next`, which `from_fn` does on every request of every route.
+#[derive(Clone, Copy)]
+pub struct SecurityHeadersLayer {
+    /// No browser bundle: there is nothing to hydrate, so the pages' inline scripts go.
+    strip_inline_scripts: bool,
+}
+
+impl SecurityHeadersLayer {
+    pub fn new(state: &AppState) -> Self {
+        SecurityHeadersLayer {
+            strip_inline_scripts: state.bundle.is_none(),
+        }
+    }
+}
+
+impl<S> tower::Layer<S> for SecurityHeadersLayer {
+    type Service = SecurityHeaders<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        SecurityHeaders {
+            inner,
+            strip_inline_scripts: self.strip_inline_scripts,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct SecurityHeaders<S> {
+    inner: S,
+    strip_inline_scripts: bool,
+}
+
+impl<S> tower::Service<Request<Body>> for SecurityHeaders<S>
+where
+    S: tower::Service<Request<Body>, Response = Response>,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<Body>) -> Self::Future {
+        let nonce = Nonce::new();
+        request.extensions_mut().insert(nonce.clone());
+        let response = self.inner.call(request);
+        let strip_inline_scripts = self.strip_inline_scripts;
+        Box::pin(async move {
+            let response = response.await?;
+            let response = if strip_inline_scripts {
+                without_inline_scripts(response).await
+            } else {
+                response
+            };
+            Ok(with_security_headers(response, &nonce))
+        })
+    }
+}
+
+fn with_security_headers(mut response: Response, nonce: &Nonce) -> Response {
     let headers = response.headers_mut();
-    if let Ok(policy) = HeaderValue::from_str(&content_security_policy(&nonce)) {
+    if let Ok(policy) = HeaderValue::from_str(&content_security_policy(nonce)) {
         headers
             .entry(header::CONTENT_SECURITY_POLICY)
             .or_insert(policy);

@@ -156,7 +156,7 @@ pub fn router(
             Duration::from_secs(30),
         ))
         .layer(CatchPanicLayer::custom(security::panic_response))
-        .layer(from_fn_with_state(state.clone(), security::headers));
+        .layer(security::SecurityHeadersLayer::new(&state));
     let router = public.merge(session).layer(outer);
     let router = match local_provider {
         Some(emulator) => router.nest_service(LOCAL_PROVIDER_PATH, emulator.router()),

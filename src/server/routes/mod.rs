@@ -32,7 +32,7 @@ use crate::server::{security, session};
 use crate::webhooks::MAX_BODY_BYTES;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
-use axum::middleware::{from_fn, from_fn_with_state};
+use axum::middleware::from_fn;
 use axum::routing::{get, post};
 use axum::Router;
 use leptos_axum::{generate_route_list, LeptosRoutes};
@@ -134,7 +134,7 @@ pub fn router(
     }
     let session = session
         .fallback_service(pages)
-        .layer(from_fn_with_state(state.clone(), session::layer));
+        .layer(session::SessionLayer::new(state.clone()));
 
     // One stack, applied once: each `Router::layer` call wraps every route in another boxed
     // service that is cloned on every request. Outermost first: request id, trace (a span per

@@ -8,14 +8,16 @@
 //! plain names.
 
 use crate::clerk::keys::{InstanceType, PublishableKey};
-use crate::clerk::session::{unverified_payload, UnverifiedClaims};
+use crate::clerk::session::UnverifiedClaims;
 use axum::http::{header, HeaderMap};
+use std::borrow::Cow;
 
-/// The request's cookies (the first value of each name wins).
-pub struct Cookies(Vec<(String, String)>);
+/// The request's cookies (the first value of each name wins), borrowed from its headers: this
+/// runs on every request of the session routes, and most of them read two or three names.
+pub struct Cookies<'a>(Vec<(&'a str, &'a str)>);
 
-impl Cookies {
-    pub fn parse(headers: &HeaderMap) -> Cookies {
+impl<'a> Cookies<'a> {
+    pub fn parse(headers: &'a HeaderMap) -> Cookies<'a> {
         let pairs = headers
             .get_all(header::COOKIE)
             .iter()
@@ -23,20 +25,17 @@ impl Cookies {
             .flat_map(|value| value.split(';'))
             .filter_map(|pair| {
                 let (name, value) = pair.split_once('=')?;
-                Some((
-                    name.trim().to_owned(),
-                    value.trim().trim_matches('"').to_owned(),
-                ))
+                Some((name.trim(), value.trim().trim_matches('"')))
             })
             .collect();
         Cookies(pairs)
     }
 
-    pub fn get(&self, name: &str) -> Option<&str> {
+    pub fn get(&self, name: &str) -> Option<&'a str> {
         self.0
             .iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.as_str())
+            .find(|(key, _)| *key == name)
+            .map(|(_, value)| *value)
     }
 }
 
@@ -55,14 +54,17 @@ pub struct ClerkCookies {
 impl ClerkCookies {
     /// `issuers` are the instance's accepted token issuers besides its Frontend API host (the
     /// local provider issues tokens as its proxy URL).
-    pub fn read(
-        cookies: &Cookies,
+    /// `claims_of` reads a session token's claims without checking them
+    /// ([`unverified_payload`], or what the verifier remembers of the token).
+    pub fn read<'a>(
+        cookies: &Cookies<'a>,
         key: &PublishableKey,
         issuers: &[String],
         now: i64,
+        claims_of: &dyn Fn(&'a str) -> Option<UnverifiedClaims>,
     ) -> ClerkCookies {
         let suffix = key.cookie_suffix();
-        let suffixed = uses_suffixed_cookies(cookies, key, issuers, &suffix, now);
+        let suffixed = uses_suffixed_cookies(cookies, key, issuers, suffix, now, claims_of);
         let pick = |name: &str| {
             let value = if suffixed {
                 cookies.get(&format!("{name}_{suffix}"))
@@ -83,12 +85,13 @@ impl ClerkCookies {
 }
 
 /// Clerk's `usesSuffixedCookies`, rule by rule.
-fn uses_suffixed_cookies(
-    cookies: &Cookies,
+fn uses_suffixed_cookies<'a>(
+    cookies: &Cookies<'a>,
     key: &PublishableKey,
     issuers: &[String],
     suffix: &str,
     now: i64,
+    claims_of: &dyn Fn(&'a str) -> Option<UnverifiedClaims>,
 ) -> bool {
     let suffixed_uat = cookies
         .get(&format!("__client_uat_{suffix}"))
@@ -98,7 +101,7 @@ fn uses_suffixed_cookies(
         .get(&format!("__session_{suffix}"))
         .filter(|v| !v.is_empty());
     let plain_session = cookies.get("__session").filter(|v| !v.is_empty());
-    let claims = |token: Option<&str>| token.and_then(unverified_payload);
+    let claims = |token: Option<&'a str>| token.and_then(claims_of);
     let plain_claims = claims(plain_session);
     if plain_session.is_some() {
         let issuer = plain_claims
@@ -110,7 +113,6 @@ fn uses_suffixed_cookies(
             return false;
         };
         // A plain token of another instance on this domain: only the suffixed pair is ours.
-        let without_scheme = |url: &str| url.replace("https://", "").replace("http://", "");
         let issuer_host = without_scheme(issuer);
         let ours = issuer_host == key.frontend_api_host
             || issuers
@@ -158,6 +160,15 @@ fn uses_suffixed_cookies(
     true
 }
 
+/// A URL without its `http://` or `https://`, as Clerk's SDK compares issuers with hosts.
+fn without_scheme(url: &str) -> Cow<'_, str> {
+    if url.contains("http://") || url.contains("https://") {
+        url.replace("https://", "").replace("http://", "").into()
+    } else {
+        url.into()
+    }
+}
+
 /// Clerk's cookies on our origin (plain and suffixed names), expired.
 pub fn clearing_cookies(publishable_key: &PublishableKey) -> Vec<String> {
     let suffix = publishable_key.cookie_suffix();
@@ -178,17 +189,14 @@ pub fn clearing_cookies(publishable_key: &PublishableKey) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clerk::session::unverified_payload;
     use axum::http::HeaderValue;
     use base64::Engine;
 
     const HOST: &str = "clerk.example.com";
 
     fn key(instance_type: InstanceType) -> PublishableKey {
-        PublishableKey {
-            key: "pk_live_Y2xlcmsuZXhhbXBsZS5jb20k".into(),
-            instance_type,
-            frontend_api_host: HOST.into(),
-        }
+        PublishableKey::new("pk_live_Y2xlcmsuZXhhbXBsZS5jb20k", instance_type, HOST)
     }
 
     /// An unsigned JWT: only its claims matter for choosing cookies.
@@ -212,12 +220,18 @@ mod tests {
         let suffix = key.cookie_suffix();
         let cookie = pairs
             .iter()
-            .map(|(name, value)| format!("{}={value}", name.replace("{s}", &suffix)))
+            .map(|(name, value)| format!("{}={value}", name.replace("{s}", suffix)))
             .collect::<Vec<_>>()
             .join("; ");
         let mut headers = HeaderMap::new();
         headers.insert(header::COOKIE, HeaderValue::from_str(&cookie).unwrap());
-        ClerkCookies::read(&Cookies::parse(&headers), &key, &[], now)
+        ClerkCookies::read(
+            &Cookies::parse(&headers),
+            &key,
+            &[],
+            now,
+            &unverified_payload,
+        )
     }
 
     use InstanceType::{Development, Production};

@@ -135,9 +135,7 @@ pub async fn resolve_handshake(
     let auth = match session {
         None => Auth::signed_out("session-token-missing"),
         Some(token) => match verifier.verify(&token).await {
-            Ok(claims) => Auth::SignedIn {
-                claims: Box::new(claims),
-            },
+            Ok(claims) => Auth::SignedIn { claims },
             Err(error) => return Err(format!("the handshake's session token: {error}")),
         },
     };

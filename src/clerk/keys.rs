@@ -36,9 +36,20 @@ pub struct PublishableKey {
     pub key: String,
     pub instance_type: InstanceType,
     pub frontend_api_host: String,
+    /// Read on every request that carries cookies, so it is worked out once.
+    cookie_suffix: String,
 }
 
 impl PublishableKey {
+    pub fn new(key: &str, instance_type: InstanceType, frontend_api_host: &str) -> PublishableKey {
+        PublishableKey {
+            key: key.to_owned(),
+            instance_type,
+            frontend_api_host: frontend_api_host.to_owned(),
+            cookie_suffix: cookie_suffix(key),
+        }
+    }
+
     /// Parses `pk_(test|live)_` + base64(`host$`), padded or not. Valid only when the decoded
     /// value ends in a single `$` and the host contains a `.` (Clerk's own rule).
     pub fn parse(key: &str) -> Option<PublishableKey> {
@@ -58,11 +69,7 @@ impl PublishableKey {
         if host.is_empty() || host.contains('$') || !host.contains('.') {
             return None;
         }
-        Some(PublishableKey {
-            key: key.to_owned(),
-            instance_type,
-            frontend_api_host: host.to_owned(),
-        })
+        Some(PublishableKey::new(key, instance_type, host))
     }
 
     /// `pk_live_` + base64(`host$`) without padding, as Clerk's SDK builds it.
@@ -81,14 +88,18 @@ impl PublishableKey {
         }
     }
 
-    /// The suffix clerk-js appends to its cookie names for this instance:
-    /// the first 8 characters of base64url(SHA-1(key)).
-    pub fn cookie_suffix(&self) -> String {
-        use sha1::{Digest, Sha1};
-        let digest = Sha1::digest(self.key.as_bytes());
-        let encoded = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest);
-        encoded.chars().take(8).collect()
+    /// The suffix clerk-js appends to its cookie names for this instance.
+    pub fn cookie_suffix(&self) -> &str {
+        &self.cookie_suffix
     }
+}
+
+/// The first 8 characters of base64url(SHA-1(key)), as clerk-js derives its cookie suffix.
+fn cookie_suffix(key: &str) -> String {
+    use sha1::{Digest, Sha1};
+    let digest = Sha1::digest(key.as_bytes());
+    let encoded = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest);
+    encoded.chars().take(8).collect()
 }
 
 #[cfg(test)]
@@ -144,11 +155,7 @@ mod tests {
         {
             let key = case["publishable_key"].as_str().unwrap();
             let suffix = case["suffix"].as_str().unwrap();
-            let parsed = PublishableKey {
-                key: key.to_owned(),
-                instance_type: InstanceType::Production,
-                frontend_api_host: String::new(),
-            };
+            let parsed = PublishableKey::new(key, InstanceType::Production, "");
             assert_eq!(parsed.cookie_suffix(), suffix, "{key}");
             checked += 1;
         }

@@ -64,11 +64,7 @@ mod tests {
     use super::*;
 
     fn key(instance_type: InstanceType, host: &str) -> PublishableKey {
-        PublishableKey {
-            key: String::new(),
-            instance_type,
-            frontend_api_host: host.to_owned(),
-        }
+        PublishableKey::new("", instance_type, host)
     }
 
     #[test]

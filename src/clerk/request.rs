@@ -18,14 +18,16 @@ use crate::clerk::handshake::{
 };
 use crate::clerk::keys::{InstanceType, PublishableKey};
 use crate::clerk::referrer::{is_cross_origin, is_known_clerk_referrer};
-use crate::clerk::session::{now_seconds, SessionClaims, SessionVerifier, TokenError};
+use crate::clerk::session::{now_seconds, Recalled, SessionClaims, SessionVerifier, TokenError};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, Method};
+use std::cell::RefCell;
+use std::sync::Arc;
 
 /// The auth state of one request.
 #[derive(Debug, Clone)]
 pub enum Auth {
-    SignedIn { claims: Box<SessionClaims> },
+    SignedIn { claims: Arc<SessionClaims> },
     SignedOut { reason: String },
 }
 
@@ -105,13 +107,11 @@ impl Outcome {
     }
 }
 
-pub async fn authenticate(instance: &Instance<'_>, request: &Parts) -> Outcome {
+pub async fn authenticate<'a>(instance: &Instance<'_>, request: &'a Parts) -> Outcome {
     // H1–H4: a bearer token wins over cookies, and is never rescued by a handshake.
     if let Some(token) = bearer_token(&request.headers) {
         return Outcome::resolved(match instance.verifier.verify(&token).await {
-            Ok(claims) => Auth::SignedIn {
-                claims: Box::new(claims),
-            },
+            Ok(claims) => Auth::SignedIn { claims },
             Err(error) => Auth::signed_out(error.reason()),
         });
     }
@@ -186,12 +186,25 @@ pub async fn authenticate(instance: &Instance<'_>, request: &Parts) -> Outcome {
         }
     }
 
-    let cookies = ClerkCookies::read(
-        &raw,
-        instance.publishable_key,
-        instance.verifier.issuers(),
-        now_seconds(),
-    );
+    // Choosing between cookies reads a few claims of each session token; the verifier's memory
+    // of a token answers that without decoding it, and is kept for verifying the chosen one.
+    let (cookies, recalled) = {
+        let recalled = RefCell::new(Vec::new());
+        let claims_of = |token: &'a str| {
+            let memory = instance.verifier.recall(token);
+            let claims = memory.choice_claims(token);
+            recalled.borrow_mut().push((token, memory));
+            claims
+        };
+        let cookies = ClerkCookies::read(
+            &raw,
+            instance.publishable_key,
+            instance.verifier.issuers(),
+            now_seconds(),
+            &claims_of,
+        );
+        (cookies, recalled.into_inner())
+    };
     let dev_browser_in_query = query_param(query, "__clerk_db_jwt");
     let dev_browser = dev_browser_in_query
         .clone()
@@ -252,32 +265,32 @@ pub async fn authenticate(instance: &Instance<'_>, request: &Parts) -> Outcome {
         (None, 0) => Outcome::resolved(Auth::signed_out("session-token-and-uat-missing")),
         (Some(_), 0) => handshake("session-token-but-no-client-uat", Vec::new()),
         (None, _) => handshake("client-uat-but-no-session-token", Vec::new()),
-        (Some(token), client_uat) => match instance.verifier.verify(token).await {
-            Ok(claims) if claims.iat.is_some_and(|iat| iat < client_uat) => {
-                handshake("session-token-iat-before-client-uat", Vec::new())
+        (Some(token), client_uat) => {
+            match verify_chosen(instance.verifier, token, recalled).await {
+                Ok(claims) if claims.iat.is_some_and(|iat| iat < client_uat) => {
+                    handshake("session-token-iat-before-client-uat", Vec::new())
+                }
+                Ok(_) if opened_from_another_site(instance, request, &raw) => {
+                    handshake("primary-domain-cross-origin-sync", Vec::new())
+                }
+                Ok(claims) => Outcome::resolved(Auth::SignedIn { claims }),
+                Err(error) if error.is_time_related() => {
+                    let reason = match error {
+                        TokenError::Expired => "session-token-expired".to_owned(),
+                        other => other.reason(),
+                    };
+                    handshake(&reason, Vec::new())
+                }
+                Err(error) => Outcome::resolved(Auth::signed_out(error.reason())),
             }
-            Ok(_) if opened_from_another_site(instance, request, &raw) => {
-                handshake("primary-domain-cross-origin-sync", Vec::new())
-            }
-            Ok(claims) => Outcome::resolved(Auth::SignedIn {
-                claims: Box::new(claims),
-            }),
-            Err(error) if error.is_time_related() => {
-                let reason = match error {
-                    TokenError::Expired => "session-token-expired".to_owned(),
-                    other => other.reason(),
-                };
-                handshake(&reason, Vec::new())
-            }
-            Err(error) => Outcome::resolved(Auth::signed_out(error.reason())),
-        },
+        }
     };
     outcome.with_cookies(spent)
 }
 
 /// A signed-in page navigation that arrives from another site (not Clerk's): Clerk's SDK
 /// handshakes once, since that site may have changed the session.
-fn opened_from_another_site(instance: &Instance<'_>, request: &Parts, raw: &Cookies) -> bool {
+fn opened_from_another_site(instance: &Instance<'_>, request: &Parts, raw: &Cookies<'_>) -> bool {
     let headers = &request.headers;
     let Some(referrer) = headers
         .get(header::REFERER)
@@ -314,12 +327,26 @@ fn dev_browser_cookies(instance: &Instance<'_>, token: &str) -> Vec<String> {
 }
 
 /// Expires the handshake cookies the request carried (their payload is single-use).
-fn spent_handshake_cookies(raw: &Cookies) -> Vec<String> {
+fn spent_handshake_cookies(raw: &Cookies<'_>) -> Vec<String> {
     ["__clerk_handshake", "__clerk_handshake_nonce"]
         .into_iter()
         .filter(|name| raw.get(name).is_some())
         .map(|name| format!("{name}=; Path=/; Max-Age=0; SameSite=Lax"))
         .collect()
+}
+
+/// Verifies the chosen session token, with what the cookie choice already looked up of it.
+async fn verify_chosen(
+    verifier: &SessionVerifier,
+    token: &str,
+    recalled: Vec<(&str, Recalled)>,
+) -> Result<Arc<SessionClaims>, TokenError> {
+    let memory = recalled
+        .into_iter()
+        .find(|(seen, _)| *seen == token)
+        .map(|(_, memory)| memory)
+        .unwrap_or_else(|| verifier.recall(token));
+    verifier.verify_recalled(token, memory, now_seconds()).await
 }
 
 fn request_host(app_origin: &str) -> String {
@@ -344,7 +371,7 @@ fn is_handshake_eligible(request: &Parts) -> bool {
     }
 }
 
-fn redirect_count(cookies: &Cookies) -> u32 {
+fn redirect_count(cookies: &Cookies<'_>) -> u32 {
     cookies
         .get("__clerk_redirect_count")
         .and_then(|value| value.parse().ok())

@@ -8,12 +8,13 @@
 //!
 //! Verified tokens are cached by SHA-256 of the token until their `exp`, so that a busy page
 //! does not redo RSA work per request (`cargo bench --bench token_verify` measures it). The time
-//! checks run again on every cache hit.
+//! checks run again on every cache hit. A request looks its token up once ([`Recalled`]): the
+//! same lookup answers the cookie choice, which needs a few claims, and the verification.
 
 use crate::clerk::jwks::{KeyError, KeyStore};
 use base64::Engine;
 use jsonwebtoken::{Algorithm, Validation};
-use moka::future::Cache;
+use moka::sync::Cache;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::Duration;
@@ -114,11 +115,32 @@ struct RawHeader {
 /// Clerk's token categories (the `cat` header) that are session tokens.
 const SESSION_CATEGORIES: [&str; 2] = ["cl_B7d4PD111AAA", "cl_I7d4PD111III"];
 
+/// One token as the verifier remembers it, looked up once.
+pub struct Recalled {
+    fingerprint: Option<[u8; 32]>,
+    claims: Option<Arc<SessionClaims>>,
+}
+
+impl Recalled {
+    /// The claims the cookie choice reads: from the verified token when it is remembered, else
+    /// decoded without any check.
+    pub fn choice_claims(&self, token: &str) -> Option<UnverifiedClaims> {
+        match &self.claims {
+            Some(claims) => Some(UnverifiedClaims {
+                issuer: Some(claims.iss.clone()),
+                issued_at: claims.iat,
+                expires_at: Some(claims.exp),
+            }),
+            None => unverified_payload(token),
+        }
+    }
+}
+
 pub struct SessionVerifier {
     keys: Arc<KeyStore>,
     issuers: Vec<String>,
     authorized_parties: Vec<String>,
-    cache: Option<Cache<[u8; 32], SessionClaims>>,
+    cache: Option<Cache<[u8; 32], Arc<SessionClaims>>>,
 }
 
 impl SessionVerifier {
@@ -155,21 +177,42 @@ impl SessionVerifier {
         &self.keys
     }
 
-    pub async fn verify(&self, token: &str) -> Result<SessionClaims, TokenError> {
+    pub async fn verify(&self, token: &str) -> Result<Arc<SessionClaims>, TokenError> {
         self.verify_at(token, now_seconds()).await
     }
 
-    pub async fn verify_at(&self, token: &str, now: i64) -> Result<SessionClaims, TokenError> {
+    pub async fn verify_at(&self, token: &str, now: i64) -> Result<Arc<SessionClaims>, TokenError> {
+        self.verify_recalled(token, self.recall(token), now).await
+    }
+
+    /// What this process has verified of `token` before, times not checked yet.
+    pub fn recall(&self, token: &str) -> Recalled {
         let fingerprint = self.cache.as_ref().map(|_| fingerprint(token));
-        if let (Some(cache), Some(fingerprint)) = (&self.cache, fingerprint) {
-            if let Some(claims) = cache.get(&fingerprint).await {
-                check_times(&claims, now)?;
-                return Ok(claims);
-            }
+        let claims = match (&self.cache, &fingerprint) {
+            (Some(cache), Some(fingerprint)) => cache.get(fingerprint),
+            _ => None,
+        };
+        Recalled {
+            fingerprint,
+            claims,
         }
-        let claims = self.verify_uncached(token, now).await?;
-        if let (Some(cache), Some(fingerprint)) = (&self.cache, fingerprint) {
-            cache.insert(fingerprint, claims.clone()).await;
+    }
+
+    /// [`SessionVerifier::verify_at`] for a token already looked up with
+    /// [`SessionVerifier::recall`].
+    pub async fn verify_recalled(
+        &self,
+        token: &str,
+        recalled: Recalled,
+        now: i64,
+    ) -> Result<Arc<SessionClaims>, TokenError> {
+        if let Some(claims) = recalled.claims {
+            check_times(&claims, now)?;
+            return Ok(claims);
+        }
+        let claims = Arc::new(self.verify_uncached(token, now).await?);
+        if let (Some(cache), Some(fingerprint)) = (&self.cache, recalled.fingerprint) {
+            cache.insert(fingerprint, claims.clone());
         }
         Ok(claims)
     }
@@ -264,27 +307,35 @@ fn parse_header(token: &str) -> Result<RawHeader, TokenError> {
 }
 
 /// The claims of a JWT that choosing between cookies looks at, decoded without any check:
-/// never for trusting what they say. Each is kept as JSON, so that a claim of an unexpected
-/// type reads as absent rather than spoiling the others.
-#[derive(Debug, Deserialize)]
+/// never for trusting what they say. A claim of an unexpected type reads as absent rather than
+/// spoiling the others.
+#[derive(Debug, Default, PartialEq)]
 pub struct UnverifiedClaims {
-    iss: Option<serde_json::Value>,
-    iat: Option<serde_json::Value>,
-    exp: Option<serde_json::Value>,
+    issuer: Option<String>,
+    issued_at: Option<i64>,
+    expires_at: Option<i64>,
 }
 
 impl UnverifiedClaims {
     pub fn issuer(&self) -> Option<&str> {
-        self.iss.as_ref().and_then(|iss| iss.as_str())
+        self.issuer.as_deref()
     }
 
     pub fn issued_at(&self) -> Option<i64> {
-        self.iat.as_ref().and_then(|iat| iat.as_i64())
+        self.issued_at
     }
 
     pub fn expires_at(&self) -> Option<i64> {
-        self.exp.as_ref().and_then(|exp| exp.as_i64())
+        self.expires_at
     }
+}
+
+/// The payload's claims as JSON, each of whatever type it has.
+#[derive(Deserialize)]
+struct RawClaims {
+    iss: Option<serde_json::Value>,
+    iat: Option<serde_json::Value>,
+    exp: Option<serde_json::Value>,
 }
 
 /// The payload of a JWT, decoded without any check: only for choosing between cookies, never
@@ -300,7 +351,15 @@ pub fn unverified_payload(token: &str) -> Option<UnverifiedClaims> {
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(payload.trim_end_matches('='))
         .ok()?;
-    serde_json::from_slice(&bytes).ok()
+    let raw: RawClaims = serde_json::from_slice(&bytes).ok()?;
+    Some(UnverifiedClaims {
+        issuer: match raw.iss {
+            Some(serde_json::Value::String(issuer)) => Some(issuer),
+            _ => None,
+        },
+        issued_at: raw.iat.and_then(|iat| iat.as_i64()),
+        expires_at: raw.exp.and_then(|exp| exp.as_i64()),
+    })
 }
 
 /// The cache key of a token: its SHA-256 (the token itself is a bearer secret).

@@ -6,7 +6,7 @@ use crate::clerk::cookies::{ClerkCookies, Cookies};
 use crate::clerk::handshake::is_token_shaped;
 use crate::clerk::keys::InstanceType;
 use crate::clerk::request::Auth;
-use crate::clerk::session::now_seconds;
+use crate::clerk::session::{now_seconds, unverified_payload};
 use crate::error::AppError;
 use axum::extract::{Query, State};
 use axum::http::request::Parts;
@@ -56,6 +56,7 @@ pub async fn sign_in(
             key,
             state.session.issuers(),
             now_seconds(),
+            &unverified_payload,
         );
         if let Some(dev_browser) = cookies.dev_browser.filter(|token| is_token_shaped(token)) {
             url.query_pairs_mut()

@@ -37,6 +37,18 @@ impl<'a> Cookies<'a> {
             .find(|(key, _)| *key == name)
             .map(|(_, value)| *value)
     }
+
+    /// The value of `{name}_{suffix}`, without writing that name out.
+    pub fn get_suffixed(&self, name: &str, suffix: &str) -> Option<&'a str> {
+        self.0
+            .iter()
+            .find(|(key, _)| {
+                key.strip_prefix(name)
+                    .and_then(|rest| rest.strip_prefix('_'))
+                    == Some(suffix)
+            })
+            .map(|(_, value)| *value)
+    }
 }
 
 /// The Clerk cookies of one request, from the pair (suffixed or plain) Clerk's SDK would use.
@@ -67,7 +79,7 @@ impl ClerkCookies {
         let suffixed = uses_suffixed_cookies(cookies, key, issuers, suffix, now, claims_of);
         let pick = |name: &str| {
             let value = if suffixed {
-                cookies.get(&format!("{name}_{suffix}"))
+                cookies.get_suffixed(name, suffix)
             } else {
                 cookies.get(name)
             };
@@ -94,11 +106,11 @@ fn uses_suffixed_cookies<'a>(
     claims_of: &dyn Fn(&'a str) -> Option<UnverifiedClaims>,
 ) -> bool {
     let suffixed_uat = cookies
-        .get(&format!("__client_uat_{suffix}"))
+        .get_suffixed("__client_uat", suffix)
         .filter(|v| !v.is_empty());
     let plain_uat = cookies.get("__client_uat");
     let suffixed_session = cookies
-        .get(&format!("__session_{suffix}"))
+        .get_suffixed("__session", suffix)
         .filter(|v| !v.is_empty());
     let plain_session = cookies.get("__session").filter(|v| !v.is_empty());
     let claims = |token: Option<&'a str>| token.and_then(claims_of);
@@ -162,10 +174,16 @@ fn uses_suffixed_cookies<'a>(
 
 /// A URL without its `http://` or `https://`, as Clerk's SDK compares issuers with hosts.
 fn without_scheme(url: &str) -> Cow<'_, str> {
-    if url.contains("http://") || url.contains("https://") {
-        url.replace("https://", "").replace("http://", "").into()
+    let has_scheme = |s: &str| s.contains("http://") || s.contains("https://");
+    // The usual case, one scheme in front, borrows; anything else is cut as the SDK cuts it.
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .unwrap_or(url);
+    if !has_scheme(rest) {
+        rest.into()
     } else {
-        url.into()
+        url.replace("https://", "").replace("http://", "").into()
     }
 }
 
@@ -353,5 +371,30 @@ mod tests {
         );
         assert!(read.suffixed);
         assert_eq!(read.dev_browser.as_deref(), Some("suffixed"));
+    }
+
+    #[test]
+    fn issuers_compare_without_their_scheme() {
+        assert_eq!(
+            without_scheme("https://clerk.example.com"),
+            "clerk.example.com"
+        );
+        assert_eq!(without_scheme("http://127.0.0.1:3000"), "127.0.0.1:3000");
+        assert_eq!(without_scheme("clerk.example.com"), "clerk.example.com");
+        assert_eq!(without_scheme("https://a/http://b"), "a/b");
+    }
+
+    #[test]
+    fn a_suffixed_name_is_the_name_an_underscore_and_the_suffix() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_static("__session=p; __session_x=s; __session_xy=t; __sessionx=u"),
+        );
+        let cookies = Cookies::parse(&headers);
+        assert_eq!(cookies.get_suffixed("__session", "x"), Some("s"));
+        assert_eq!(cookies.get_suffixed("__session", "xy"), Some("t"));
+        assert_eq!(cookies.get_suffixed("__session", "z"), None);
+        assert_eq!(cookies.get("__session"), Some("p"));
     }
 }

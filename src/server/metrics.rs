@@ -3,7 +3,8 @@
 //!
 //! Counters are recorded where things happen (`cache`, `sync::outbox`, the webhook route) with
 //! the `metrics` macros; without a recorder those are no-ops, so an app without `METRICS_ADDR`
-//! or `METRICS_TOKEN` installs none and pays nothing.
+//! or `METRICS_TOKEN` installs none and pays nothing. The caches register their counters when
+//! they are built, so the recorder is installed before the app's state.
 
 use crate::app::state::AppState;
 use crate::sync::outbox::outbox_stats;

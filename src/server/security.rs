@@ -188,12 +188,7 @@ async fn without_inline_scripts(response: Response) -> Response {
                 .into_response();
         }
     };
-    const END: &[u8] = b"</html>";
-    let end = bytes
-        .windows(END.len())
-        .rposition(|window| window == END)
-        .map(|at| at + END.len())
-        .unwrap_or(bytes.len());
+    let end = end_of_html(&bytes).unwrap_or(bytes.len());
     parts.headers.remove(header::CONTENT_LENGTH);
     Response::from_parts(parts, Body::from(bytes.slice(..end)))
 }
@@ -224,4 +219,32 @@ where
         }
     }
     Response::from_parts(parts, Body::from(bytes))
+}
+
+/// Where the last `</html>` ends. Searched backwards one `<` at a time: on every page without
+/// the bundle this runs on the whole body, and the scripts after `</html>` are short.
+fn end_of_html(page: &[u8]) -> Option<usize> {
+    const END: &[u8] = b"</html>";
+    memchr::memrchr_iter(b'<', page)
+        .find(|&at| page[at..].starts_with(END))
+        .map(|at| at + END.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::end_of_html;
+
+    #[test]
+    fn the_page_ends_at_its_last_closing_html_tag() {
+        let page =
+            b"<!DOCTYPE html><html><body>a</body></html><script>x</script><script>y</script>";
+        assert_eq!(end_of_html(page), Some(page.len() - 36));
+        assert_eq!(
+            &page[..end_of_html(page).unwrap()],
+            b"<!DOCTYPE html><html><body>a</body></html>"
+        );
+        assert_eq!(end_of_html(b"<p>no end tag</p>"), None);
+        assert_eq!(end_of_html(b"</html>"), Some(7));
+        assert_eq!(end_of_html(b""), None);
+    }
 }

@@ -10,7 +10,7 @@
 //! Which pages qualify is the router's decision; this only keeps them.
 
 use crate::cache::{CacheTags, Tag, TaggedCache};
-use crate::models::CurrentUser;
+use crate::models::UserId;
 use crate::users::current::Resolution;
 use axum::body::{Body, Bytes};
 use axum::http::{header, HeaderMap, Request, StatusCode};
@@ -70,7 +70,7 @@ const MAX_KEPT_PAGE_BYTES: usize = 16 * 1024 * 1024;
 
 #[derive(Clone)]
 pub struct PageCache {
-    pages: TaggedCache<(crate::models::UserId, String), Arc<RenderedPage>>,
+    pages: TaggedCache<(UserId, String), Arc<RenderedPage>>,
 }
 
 impl PageCache {
@@ -80,15 +80,16 @@ impl PageCache {
         }
     }
 
-    /// The page `render` gives for `request`, signed in as `user`, from the cache when a render
-    /// for this user and path is still fresh.
+    /// The page `render` gives for `request`, signed in as user `user_id` (the route guard's
+    /// resolution, in the request), from the cache when a render for this user and path is
+    /// still fresh.
     ///
     /// The renderer runs without the resolution the route guard made: that read happened
     /// before this cache took its clock, so the page re-reads the user after it, and a change
     /// committed in between makes the kept page stale rather than wrong.
     pub async fn get_or_render<F, Fut>(
         &self,
-        user: &CurrentUser,
+        user_id: UserId,
         mut request: Request<Body>,
         render: F,
     ) -> Response
@@ -96,17 +97,16 @@ impl PageCache {
         F: FnOnce(Request<Body>) -> Fut,
         Fut: Future<Output = Response>,
     {
-        let key = (user.user_id, request.uri().path().to_owned());
+        let key = (user_id, request.uri().path().to_owned());
         let nonce = request.extensions().get::<Nonce>().cloned();
         let render_nonce = nonce.clone();
         let kept = self
             .pages
             .get_or_load(key, || async move {
-                let tags = vec![
-                    Tag::user(user.user_id),
-                    Tag::clerk_user(&user.clerk_user_id),
-                ];
-                request.extensions_mut().remove::<Resolution>();
+                let mut tags = vec![Tag::user(user_id)];
+                if let Some(Resolution::Active(user)) = request.extensions_mut().remove() {
+                    tags.push(Tag::clerk_user(&user.clerk_user_id));
+                }
                 keepable(render(request).await, render_nonce.as_ref())
                     .await
                     .map(|page| (Arc::new(page), tags))

@@ -22,9 +22,9 @@ where
         return next(request).await;
     }
     // Only the guard's own verdict counts: no resolution, no cache.
-    let user = match request.extensions().get::<Resolution>() {
-        Some(Resolution::Active(user)) => user.clone(),
+    let user_id = match request.extensions().get::<Resolution>() {
+        Some(Resolution::Active(user)) => user.user_id,
         _ => return next(request).await,
     };
-    state.pages.get_or_render(&user, request, next).await
+    state.pages.get_or_render(user_id, request, next).await
 }

@@ -15,6 +15,11 @@
 
 mod support;
 
+// The app runs inside this process: with the allocator of the release binary (`src/main.rs`),
+// so that it is measured as it is deployed.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use serde_json::json;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

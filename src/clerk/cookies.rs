@@ -22,7 +22,7 @@ impl<'a> Cookies<'a> {
             .get_all(header::COOKIE)
             .iter()
             .filter_map(|value| value.to_str().ok())
-            .flat_map(|value| value.split(';'))
+            .flat_map(split_pairs)
             .filter_map(|pair| {
                 let (name, value) = pair.split_once('=')?;
                 Some((name.trim(), value.trim().trim_matches('"')))
@@ -49,6 +49,18 @@ impl<'a> Cookies<'a> {
             })
             .map(|(_, value)| *value)
     }
+}
+
+/// A `cookie` header's `name=value` pairs. Split with `memchr`: the header carries the session
+/// token (a kilobyte or more), and `str::split` walks it a character at a time.
+fn split_pairs(header: &str) -> impl Iterator<Item = &str> {
+    let ends = memchr::memchr_iter(b';', header.as_bytes()).chain(std::iter::once(header.len()));
+    // Splitting at an ASCII byte keeps every piece valid UTF-8.
+    ends.scan(0, move |start, end| {
+        let pair = &header[*start..end];
+        *start = end + 1;
+        Some(pair)
+    })
 }
 
 /// The Clerk cookies of one request, from the pair (suffixed or plain) Clerk's SDK would use.
@@ -396,5 +408,13 @@ mod tests {
         assert_eq!(cookies.get_suffixed("__session", "xy"), Some("t"));
         assert_eq!(cookies.get_suffixed("__session", "z"), None);
         assert_eq!(cookies.get("__session"), Some("p"));
+    }
+
+    #[test]
+    fn a_cookie_header_splits_at_every_semicolon() {
+        let pairs: Vec<&str> = split_pairs("a=1; b=2;c=3;").collect();
+        assert_eq!(pairs, ["a=1", " b=2", "c=3", ""]);
+        assert_eq!(split_pairs("").collect::<Vec<_>>(), [""]);
+        assert_eq!(split_pairs("é=ü;x").collect::<Vec<_>>(), ["é=ü", "x"]);
     }
 }

@@ -85,7 +85,7 @@ impl ClerkCookies {
         key: &PublishableKey,
         issuers: &[String],
         now: i64,
-        claims_of: &dyn Fn(&'a str) -> Option<UnverifiedClaims>,
+        claims_of: &mut dyn FnMut(&'a str) -> Option<UnverifiedClaims>,
     ) -> ClerkCookies {
         let suffix = key.cookie_suffix();
         let suffixed = uses_suffixed_cookies(cookies, key, issuers, suffix, now, claims_of);
@@ -115,7 +115,7 @@ fn uses_suffixed_cookies<'a>(
     issuers: &[String],
     suffix: &str,
     now: i64,
-    claims_of: &dyn Fn(&'a str) -> Option<UnverifiedClaims>,
+    claims_of: &mut dyn FnMut(&'a str) -> Option<UnverifiedClaims>,
 ) -> bool {
     let suffixed_uat = cookies
         .get_suffixed("__client_uat", suffix)
@@ -125,7 +125,7 @@ fn uses_suffixed_cookies<'a>(
         .get_suffixed("__session", suffix)
         .filter(|v| !v.is_empty());
     let plain_session = cookies.get("__session").filter(|v| !v.is_empty());
-    let claims = |token: Option<&'a str>| token.and_then(claims_of);
+    let mut claims = |token: Option<&'a str>| token.and_then(&mut *claims_of);
     let plain_claims = claims(plain_session);
     if plain_session.is_some() {
         let issuer = plain_claims
@@ -260,7 +260,7 @@ mod tests {
             &key,
             &[],
             now,
-            &unverified_payload,
+            &mut unverified_payload,
         )
     }
 

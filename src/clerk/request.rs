@@ -21,7 +21,6 @@ use crate::clerk::referrer::{is_cross_origin, is_known_clerk_referrer};
 use crate::clerk::session::{now_seconds, Recalled, SessionClaims, SessionVerifier, TokenError};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, Method};
-use std::cell::RefCell;
 use std::sync::Arc;
 
 /// The auth state of one request.
@@ -188,23 +187,19 @@ pub async fn authenticate<'a>(instance: &Instance<'_>, request: &'a Parts) -> Ou
 
     // Choosing between cookies reads a few claims of each session token; the verifier's memory
     // of a token answers that without decoding it, and is kept for verifying the chosen one.
-    let (cookies, recalled) = {
-        let recalled = RefCell::new(Vec::new());
-        let claims_of = |token: &'a str| {
+    let mut recalled = Vec::new();
+    let cookies = ClerkCookies::read(
+        &raw,
+        instance.publishable_key,
+        instance.verifier.issuers(),
+        now_seconds(),
+        &mut |token: &'a str| {
             let memory = instance.verifier.recall(token);
             let claims = memory.choice_claims(token);
-            recalled.borrow_mut().push((token, memory));
+            recalled.push((token, memory));
             claims
-        };
-        let cookies = ClerkCookies::read(
-            &raw,
-            instance.publishable_key,
-            instance.verifier.issuers(),
-            now_seconds(),
-            &claims_of,
-        );
-        (cookies, recalled.into_inner())
-    };
+        },
+    );
     let dev_browser_in_query = query_param(query, "__clerk_db_jwt");
     let dev_browser = dev_browser_in_query
         .clone()

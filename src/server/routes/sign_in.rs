@@ -56,7 +56,7 @@ pub async fn sign_in(
             key,
             state.session.issuers(),
             now_seconds(),
-            &unverified_payload,
+            &mut unverified_payload,
         );
         if let Some(dev_browser) = cookies.dev_browser.filter(|token| is_token_shaped(token)) {
             url.query_pairs_mut()
